@@ -1,0 +1,87 @@
+package enrollsftp
+
+import "fmt"
+
+// FileType is the kind of file a batch holds.
+type FileType string
+
+// The two file types of SPEC §4.
+const (
+	Census    FileType = "census"
+	Elections FileType = "elections"
+)
+
+// ParseFileType accepts the names used on the command line and in configs.
+func ParseFileType(s string) (FileType, error) {
+	switch s {
+	case "census":
+		return Census, nil
+	case "elections", "election":
+		return Elections, nil
+	}
+	return "", fmt.Errorf("unknown file type %q (want census or elections)", s)
+}
+
+// Batch statuses (SPEC §9).
+const (
+	BatchReceived = "RECEIVED"
+	BatchApplied  = "APPLIED"
+	BatchRejected = "REJECTED"
+	BatchHeld     = "HELD"
+	BatchFailed   = "FAILED"
+)
+
+// Record statuses (SPEC §5).
+const (
+	RecordAccepted   = "ACCEPTED"
+	RecordRejected   = "REJECTED"
+	RecordDuplicate  = "DUPLICATE"
+	RecordPendingKYC = "PENDING_KYC"
+)
+
+// Batch is the summary of one processed file: what the ack.json says and
+// what `batches` lists.
+type Batch struct {
+	ID          string
+	Source      string
+	File        string
+	Type        FileType
+	SHA256      string
+	Size        int64
+	Status      string
+	Rows        int
+	Accepted    int
+	Rejected    int
+	Duplicate   int
+	PendingKYC  int
+	ReceivedAt  string // RFC 3339, UTC
+	ProcessedAt string // RFC 3339, UTC
+	FileErrors  Errors
+	// Header is the input's own header row, kept so the error file can give
+	// rejected rows back in the vendor's columns.
+	Header []string
+}
+
+// Outcome is one input record's result: one row of the ack file, and for a
+// rejected record, the masked input cells the error file gives back.
+type Outcome struct {
+	Line         int
+	RecordID     string
+	EmployerID   string
+	EmployeeID   string
+	Action       string
+	Status       string
+	Codes        string
+	Message      string
+	PerPayPeriod string // "100.00", or "" when there is none
+	Raw          []string
+}
+
+// FormatCents renders integer cents as dollars with two decimals.
+func FormatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}

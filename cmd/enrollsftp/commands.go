@@ -1,0 +1,381 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/export"
+	"enrollsftp/pipeline"
+)
+
+func (a *app) process(args []string) error {
+	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	typ := fs.String("type", "", "census or elections")
+	dry := fs.Bool("dry-run", false, "validate and write outputs without changing the ledger")
+	out := fs.String("out", "", "output folder (default ./out)")
+	ratio := fs.Float64("max-reject-ratio", 0, "hold the batch when the rejected share exceeds R (0: never)")
+	layout := fs.String("layout", "", "layout name in schemas/ (default TYPE.v1)")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("process: want exactly one FILE")
+	}
+	ft, err := enrollsftp.ParseFileType(*typ)
+	if err != nil {
+		return usageErr("process: --type: %v", err)
+	}
+	if *ratio < 0 || *ratio > 1 {
+		return usageErr("process: --max-reject-ratio: want 0 to 1")
+	}
+	if _, err := os.Stat(pos[0]); err != nil {
+		return usageErr("process: %v", err)
+	}
+	if *out == "" {
+		*out = "out"
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	res, err := pipeline.ProcessFile(a.ctx, l, a.log, pipeline.Options{Path: pos[0], Type: ft, Layout: *layout,
+		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio,
+		ReceivedAt: a.now()})
+	if errors.Is(err, enroll.ErrAlreadyProcessed) {
+		return &exitError{code: exitRejected, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	printSummary(a, res.Batch, *dry)
+	for _, p := range []string{res.Files.Ack, res.Files.Summary, res.Files.Errors} {
+		if p != "" {
+			fmt.Fprintln(a.stdout, "wrote", p)
+		}
+	}
+	if res.Batch.Status == enrollsftp.BatchRejected || res.Batch.Status == enrollsftp.BatchHeld {
+		return &exitError{code: exitRejected, err: fmt.Errorf("%s: batch %s is %s %s", res.Batch.File,
+			res.Batch.ID, res.Batch.Status, res.Batch.FileErrors.Codes())}
+	}
+	return nil
+}
+
+func printSummary(a *app, b enrollsftp.Batch, dry bool) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tSTATUS\tBATCH")
+	status := b.Status
+	if dry {
+		status += " (dry run, nothing applied)"
+	}
+	fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.File, b.Rows, b.Accepted, b.Rejected, b.Duplicate,
+		b.PendingKYC, status, b.ID)
+	tw.Flush()
+	for _, e := range b.FileErrors {
+		fmt.Fprintf(a.stdout, "file error %s: %s\n", e.Code, e.Message)
+	}
+}
+
+func (a *app) plansLoad(args []string) error {
+	pos, err := a.parse(flag.NewFlagSet("plans load", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("plans load: want exactly one FILE")
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return usageErr("plans load: %v", err)
+	}
+	defer f.Close()
+	pf, err := enroll.ParsePlans(f)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := l.LoadPlans(a.ctx, pf); err != nil {
+		return err
+	}
+	n := 0
+	for _, e := range pf.Employers {
+		n += len(e.Plans)
+		for _, py := range e.PlanYears {
+			n += len(py.Plans)
+		}
+	}
+	fmt.Fprintf(a.stdout, "loaded %d employers, %d plans from %s\n", len(pf.Employers), n, pos[0])
+	return nil
+}
+
+// batchJSON is the stable shape of SPEC §9.
+type batchJSON struct {
+	BatchID     string         `json:"batch_id"`
+	Source      string         `json:"source"`
+	File        string         `json:"file"`
+	Type        string         `json:"type"`
+	SHA256      string         `json:"sha256"`
+	Status      string         `json:"status"`
+	Rows        int            `json:"rows"`
+	Accepted    int            `json:"accepted"`
+	Rejected    int            `json:"rejected"`
+	Duplicate   int            `json:"duplicate"`
+	PendingKYC  int            `json:"pending_kyc"`
+	ReceivedAt  string         `json:"received_at"`
+	ProcessedAt string         `json:"processed_at"`
+	ErrorCodes  map[string]int `json:"error_codes,omitempty"`
+}
+
+func toJSON(b enrollsftp.Batch) batchJSON {
+	return batchJSON{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
+		Status: b.Status, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
+		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt}
+}
+
+func (a *app) batches(args []string) error {
+	fs := flag.NewFlagSet("batches", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	status := fs.String("status", "", "only batches with this status")
+	source := fs.String("source", "", "only batches from this source")
+	since := fs.String("since", "", "only batches received at or after this time (RFC 3339)")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return usageErr("batches: unexpected %q", pos[0])
+	}
+	f := enroll.Filter{Status: strings.ToUpper(*status), Source: *source}
+	if *since != "" {
+		t, err := time.Parse(time.RFC3339, *since)
+		if err != nil {
+			return usageErr("batches: --since: want RFC 3339")
+		}
+		f.Since = t
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	list, err := l.Batches(a.ctx, f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]batchJSON, 0, len(list))
+		for _, b := range list {
+			out = append(out, toJSON(b))
+		}
+		return a.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BATCH\tSOURCE\tFILE\tTYPE\tSTATUS\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tRECEIVED")
+	for _, b := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", b.ID, dash(b.Source), b.File, b.Type, b.Status,
+			b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ReceivedAt)
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) batchShow(args []string) error {
+	fs := flag.NewFlagSet("batch show", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("batch show: want exactly one ID")
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	b, err := l.Batch(a.ctx, pos[0])
+	if errors.Is(err, enroll.ErrBatchNotFound) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	counts, err := l.CodeCounts(a.ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range b.FileErrors {
+		counts[string(e.Code)]++
+	}
+	if *asJSON {
+		j := toJSON(b)
+		j.ErrorCodes = counts
+		return a.printJSON(j)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{{"batch", b.ID}, {"source", dash(b.Source)}, {"file", b.File},
+		{"type", string(b.Type)}, {"sha256", b.SHA256}, {"size", fmt.Sprint(b.Size)}, {"status", b.Status},
+		{"rows", fmt.Sprint(b.Rows)}, {"accepted", fmt.Sprint(b.Accepted)}, {"rejected", fmt.Sprint(b.Rejected)},
+		{"duplicate", fmt.Sprint(b.Duplicate)}, {"pending_kyc", fmt.Sprint(b.PendingKYC)},
+		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}} {
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+	}
+	codes := make([]string, 0, len(counts))
+	for c := range counts {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		fmt.Fprintf(tw, "code %s\t%d\n", c, counts[c])
+	}
+	for _, e := range b.FileErrors {
+		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, e.Message)
+	}
+	return tw.Flush()
+}
+
+func (a *app) ack(args []string) error {
+	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
+	out := fs.String("out", "out", "output folder")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("ack: want exactly one batch ID")
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var files export.Files
+	err = l.View(a.ctx, pos[0], func(v enroll.View) error {
+		files, err = export.Write(*out, v.Batch, export.Records(v.Each))
+		return err
+	})
+	if errors.Is(err, enroll.ErrBatchNotFound) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
+		if p != "" {
+			fmt.Fprintln(a.stdout, "wrote", p)
+		}
+	}
+	return nil
+}
+
+func (a *app) kycApprove(args []string) error {
+	fs := flag.NewFlagSet("kyc approve", flag.ContinueOnError)
+	person := fs.String("person", "", "person id")
+	reason := fs.String("reason", "", "why the identity is approved (kept in the audit trail)")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 || *person == "" || strings.TrimSpace(*reason) == "" {
+		return usageErr("kyc approve: want --person ID --reason TEXT")
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	n, err := l.ApproveKYC(a.ctx, *person, *reason)
+	if errors.Is(err, enroll.ErrPersonNotFound) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "approved KYC for person %s; %d pending enrollment(s) applied\n", *person, n)
+	return nil
+}
+
+func (a *app) lookup(args []string) error {
+	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
+	employer := fs.String("employer", "", "employer id")
+	employee := fs.String("employee", "", "employee number")
+	person := fs.String("person", "", "person id")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return usageErr("lookup: unexpected %q", pos[0])
+	}
+	byPerson := *person != ""
+	byEmployee := *employer != "" && *employee != ""
+	if byPerson == byEmployee {
+		return usageErr("lookup: want --employer E --employee N, or --person ID")
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var p *enroll.Person
+	if byPerson {
+		p, err = l.LookupPerson(a.ctx, *person)
+	} else {
+		p, err = l.LookupEmployee(a.ctx, *employer, *employee)
+	}
+	if errors.Is(err, enroll.ErrPersonNotFound) {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(p)
+	}
+	printPerson(a, p)
+	return nil
+}
+
+func printPerson(a *app, p *enroll.Person) {
+	w := a.stdout
+	fmt.Fprintf(w, "person %s: %s %s  ssn %s  kyc %s %s\n", p.PersonID, p.FirstName, p.LastName, dash(p.SSN),
+		p.KYC.Status, strings.Join(p.KYC.Codes, ";"))
+	for _, e := range p.Employments {
+		fmt.Fprintf(w, "  employment %s/%s %s hired %s terminated %s\n", e.EmployerID, e.EmployeeID, e.Status,
+			dash(e.HireDate), dash(e.TerminationDate))
+	}
+	for _, e := range p.Enrollments {
+		det := ""
+		if e.Detached {
+			det = " (detached)"
+		}
+		fmt.Fprintf(w, "  enrollment %s %s %s/%s %s%s %s..%s account %s\n", e.EnrollmentID, e.PlanType, e.EmployerID,
+			e.PlanCode, e.Status, det, e.EffectiveDate, dash(e.EndDate), e.AccountID)
+		for _, el := range e.Elections {
+			fmt.Fprintf(w, "    election %s %s %s/period %s from %s\n", el.Status, el.AnnualAmount, el.PerPayPeriodAmount,
+				el.CoverageTier, el.EffectiveDate)
+		}
+	}
+}
+
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is config.yaml (SPEC §7). Relative paths are relative to the
+// config file's folder; ${ENV} references are expanded before parsing.
+type Config struct {
+	Ledger  string `yaml:"ledger"`
+	Staging string `yaml:"staging"`
+	Plans   string `yaml:"plans"`
+	Layouts string `yaml:"layouts"` // folder of operator layouts; default "schemas"
+	Out     string `yaml:"out"`     // where local commands write outputs; default ./out
+	Log     struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+	HTTP struct {
+		Addr string `yaml:"addr"`
+	} `yaml:"http"`
+	Secrets struct {
+		KeyFile string `yaml:"key_file"`
+	} `yaml:"secrets"`
+	Sources []Source `yaml:"sources"`
+
+	dir string // the config file's folder
+}
+
+// Source is one SFTP source.
+type Source struct {
+	Name     string `yaml:"name"`
+	Schedule string `yaml:"schedule"`
+	SFTP     struct {
+		Host       string `yaml:"host"`
+		Port       int    `yaml:"port"`
+		User       string `yaml:"user"`
+		PrivateKey string `yaml:"private_key"`
+		Password   string `yaml:"password"`
+		KnownHosts string `yaml:"known_hosts"`
+		Embedded   string `yaml:"embedded"`
+	} `yaml:"sftp"`
+	Inbound        string            `yaml:"inbound"`
+	Outbound       string            `yaml:"outbound"`
+	Archive        string            `yaml:"archive"`
+	Patterns       map[string]string `yaml:"patterns"`
+	Layouts        map[string]string `yaml:"layouts"`
+	MinFileAge     time.Duration     `yaml:"min_file_age"`
+	MaxRejectRatio float64           `yaml:"max_reject_ratio"`
+	Employers      []string          `yaml:"employers"`
+}
+
+func defaultConfig(dir string) *Config {
+	c := &Config{Ledger: "var/ledger.db", Staging: "var/staging", Layouts: "schemas", Out: "out", dir: dir}
+	c.Log.Level, c.Log.Format = "info", "json"
+	c.HTTP.Addr = "127.0.0.1:9464"
+	return c
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// loadConfig reads path. A missing file is an error only when the operator
+// named it; the default ./config.yaml may be absent, and then the defaults
+// apply relative to the working directory.
+func loadConfig(path string, explicit bool) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return defaultConfig("."), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var missing []string
+	expanded := envRef.ReplaceAllStringFunc(string(data), func(m string) string {
+		name := envRef.FindStringSubmatch(m)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("config %s: environment variables not set: %s", path, strings.Join(missing, ", "))
+	}
+	c := defaultConfig(filepath.Dir(path))
+	dec := yaml.NewDecoder(strings.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate names the first field that is wrong.
+func (c *Config) Validate() error {
+	if c.Ledger == "" {
+		return errors.New("ledger: required")
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		return fmt.Errorf("log.format %q: want json or console", c.Log.Format)
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sources {
+		if s.Name == "" {
+			return fmt.Errorf("sources[%d].name: required", i)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("sources[%d].name %q: used twice", i, s.Name)
+		}
+		seen[s.Name] = true
+		if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
+			return fmt.Errorf("sources[%d].max_reject_ratio: want 0 to 1", i)
+		}
+	}
+	return nil
+}
+
+// path resolves a configured path against the config file's folder.
+func (c *Config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}

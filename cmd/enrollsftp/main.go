@@ -1,0 +1,256 @@
+// Command enrollsftp pulls census and election files from payroll vendors,
+// applies them to the enrollment ledger and writes acknowledgements back.
+// This file parses the command line and wires the packages; the work is in
+// ingest, validate, enroll, export and pipeline.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"enrollsftp/enroll"
+	"enrollsftp/kyc"
+)
+
+// Exit codes (SPEC §8).
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitRejected = 3
+)
+
+// exitError carries an exit code with its cause.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] COMMAND ...
+
+commands:
+  process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
+  plans load FILE
+  batches [--json] [--status S] [--source S] [--since RFC3339]
+  batch show ID [--json]
+  ack ID [--out DIR]
+  kyc approve --person ID --reason TEXT
+  lookup --employer E --employee N [--json] | --person ID [--json]
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// globals are the flags every command accepts, before or after its name.
+type globals struct {
+	config string
+	ledger string
+	now    string
+}
+
+func (g *globals) register(fs *flag.FlagSet) {
+	// The current values are the defaults, so a flag given before the
+	// command name survives the command's own parse.
+	fs.StringVar(&g.config, "config", g.config, "config file")
+	fs.StringVar(&g.ledger, "ledger", g.ledger, "ledger database (overrides the config)")
+	fs.StringVar(&g.now, "now", g.now, "fixed clock, RFC 3339 (for tests and replays)")
+}
+
+// app is what a command runs with.
+type app struct {
+	ctx      context.Context
+	g        globals
+	cfg      *Config
+	log      zerolog.Logger
+	now      func() time.Time
+	stdout   io.Writer
+	stderr   io.Writer
+	setFlags map[string]bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{ctx: ctx, g: globals{config: "config.yaml"}, stdout: stdout, stderr: stderr, setFlags: map[string]bool{}}
+	err := a.dispatch(args)
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailure
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "enrollsftp:", err)
+	if code == exitUsage {
+		fmt.Fprint(stderr, usage)
+	}
+	return code
+}
+
+func (a *app) dispatch(args []string) error {
+	top := flag.NewFlagSet("enrollsftp", flag.ContinueOnError)
+	top.SetOutput(a.stderr)
+	a.g.register(top)
+	if err := top.Parse(args); err != nil {
+		return usageErr("%v", err)
+	}
+	top.Visit(func(f *flag.Flag) { a.setFlags[f.Name] = true })
+	rest := top.Args()
+	if len(rest) == 0 {
+		return usageErr("no command given")
+	}
+	cmd, rest := rest[0], rest[1:]
+	switch cmd {
+	case "process":
+		return a.process(rest)
+	case "plans":
+		if len(rest) == 0 || rest[0] != "load" {
+			return usageErr("plans: want 'plans load FILE'")
+		}
+		return a.plansLoad(rest[1:])
+	case "batches":
+		return a.batches(rest)
+	case "batch":
+		if len(rest) == 0 || rest[0] != "show" {
+			return usageErr("batch: want 'batch show ID'")
+		}
+		return a.batchShow(rest[1:])
+	case "ack":
+		return a.ack(rest)
+	case "kyc":
+		if len(rest) == 0 || rest[0] != "approve" {
+			return usageErr("kyc: want 'kyc approve --person ID --reason TEXT'")
+		}
+		return a.kycApprove(rest[1:])
+	case "lookup":
+		return a.lookup(rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	return usageErr("unknown command %q", cmd)
+}
+
+// parse parses a command's flags, which may come before, between or after
+// its positional arguments, with the global flags allowed among them.
+func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(a.stderr)
+	a.g.register(fs)
+	var pos []string
+	for tries := 0; tries <= len(args); tries++ {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErr("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	fs.Visit(func(f *flag.Flag) { a.setFlags[f.Name] = true })
+	return pos, a.setup()
+}
+
+// setup loads the config, builds the logger and the clock.
+func (a *app) setup() error {
+	cfg, err := loadConfig(a.g.config, a.setFlags["config"])
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	a.cfg = cfg
+	if a.g.ledger != "" {
+		cfg.Ledger, _ = filepath.Abs(a.g.ledger)
+	}
+	a.now = time.Now
+	if a.g.now != "" {
+		t, err := time.Parse(time.RFC3339, a.g.now)
+		if err != nil {
+			return usageErr("--now %q: want RFC 3339, e.g. 2026-11-15T02:00:00Z", a.g.now)
+		}
+		a.now = func() time.Time { return t }
+	}
+	a.log = newLogger(a.stderr, cfg)
+	return nil
+}
+
+func newLogger(w io.Writer, cfg *Config) zerolog.Logger {
+	level, err := zerolog.ParseLevel(cfg.Log.Level)
+	if err != nil || cfg.Log.Level == "" {
+		level = zerolog.InfoLevel
+	}
+	out := w
+	if f, ok := w.(*os.File); cfg.Log.Format == "console" || ok && isatty.IsTerminal(f.Fd()) {
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger()
+}
+
+// openLedger opens the configured ledger with its SSN key: ENROLLSFTP_KEY,
+// else secrets.key_file, else a key generated beside the ledger.
+func (a *app) openLedger() (*enroll.Ledger, error) {
+	path := a.cfg.path(a.cfg.Ledger)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("ledger folder: %w", err)
+	}
+	var key []byte
+	var err error
+	switch {
+	case os.Getenv("ENROLLSFTP_KEY") != "":
+		if key, err = base64.StdEncoding.DecodeString(os.Getenv("ENROLLSFTP_KEY")); err != nil || len(key) != 32 {
+			return nil, usageErr("ENROLLSFTP_KEY must be 32 bytes, base64-encoded")
+		}
+	case a.cfg.Secrets.KeyFile != "":
+		b, err := os.ReadFile(a.cfg.path(a.cfg.Secrets.KeyFile))
+		if err != nil {
+			return nil, usageErr("secrets.key_file: %v", err)
+		}
+		if key, err = enroll.ParseKey(b); err != nil {
+			return nil, usageErr("secrets.key_file: %v", err)
+		}
+	default:
+		var created bool
+		if key, created, err = enroll.LoadOrCreateKey(path + ".key"); err != nil {
+			return nil, err
+		}
+		if created {
+			a.log.Warn().Str("key_file", path+".key").
+				Msg("no ENROLLSFTP_KEY or secrets.key_file: generated an SSN key beside the ledger; back it up, the SSNs cannot be read without it")
+		}
+	}
+	keys, err := enroll.NewKeys(key)
+	if err != nil {
+		return nil, err
+	}
+	l, err := enroll.Open(a.ctx, path, keys, kyc.Rules{})
+	if err != nil {
+		return nil, err
+	}
+	l.Now = a.now
+	return l, nil
+}

@@ -1,0 +1,119 @@
+package enroll
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// Keys protect SSNs at rest: AES-256-GCM for the stored value, HMAC-SHA256
+// for the match key. Both are derived from one 32-byte master key, so the
+// encryption key and the hash key are never the same bytes.
+type Keys struct {
+	aead cipher.AEAD
+	mac  []byte
+}
+
+// NewKeys derives the SSN keys from a 32-byte master key.
+func NewKeys(master []byte) (*Keys, error) {
+	if len(master) != 32 {
+		return nil, fmt.Errorf("enroll: key must be 32 bytes, got %d", len(master))
+	}
+	derive := func(label string) []byte {
+		h := hmac.New(sha256.New, master)
+		h.Write([]byte(label))
+		return h.Sum(nil)
+	}
+	block, err := aes.NewCipher(derive("enrollsftp ssn encryption v1"))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1")}, nil
+}
+
+// ParseKey decodes a master key given as base64 text (or 32 raw bytes, as a
+// key file may hold).
+func ParseKey(b []byte) ([]byte, error) {
+	if len(b) == 32 {
+		return b, nil
+	}
+	s := strings.TrimSpace(string(b))
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		k, err = base64.RawStdEncoding.DecodeString(s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enroll: key is not base64: %w", err)
+	}
+	if len(k) != 32 {
+		return nil, fmt.Errorf("enroll: key must decode to 32 bytes, got %d", len(k))
+	}
+	return k, nil
+}
+
+// LoadOrCreateKey reads a key file, or creates one (mode 0600) holding a new
+// random key when it does not exist; created reports which happened.
+func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := ParseKey(b)
+		return k, false, err
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("enroll: read key: %w", err)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("enroll: create key: %w", err)
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("enroll: write key: %w", err)
+	}
+	return k, true, f.Close()
+}
+
+// MatchKey is the keyed hash persons are matched on.
+func (k *Keys) MatchKey(ssn string) []byte {
+	h := hmac.New(sha256.New, k.mac)
+	h.Write([]byte(ssn))
+	return h.Sum(nil)
+}
+
+// Seal encrypts an SSN: nonce || ciphertext.
+func (k *Keys) Seal(ssn string) ([]byte, error) {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return k.aead.Seal(nonce, nonce, []byte(ssn), nil), nil
+}
+
+// Open decrypts what Seal produced.
+func (k *Keys) Open(sealed []byte) (string, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < n {
+		return "", errors.New("enroll: sealed SSN too short")
+	}
+	plain, err := k.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	if err != nil {
+		return "", fmt.Errorf("enroll: decrypt SSN: %w", err)
+	}
+	return string(plain), nil
+}

@@ -1,0 +1,127 @@
+// Package enroll is the ledger: the domain rules of enrollment applied to a
+// SQLite database, one transaction per file, with an append-only audit trail.
+package enroll
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+
+	"enrollsftp/kyc"
+	"enrollsftp/schemas"
+)
+
+// Ledger is an open ledger database.
+type Ledger struct {
+	db       *sql.DB
+	keys     *Keys
+	verifier kyc.Verifier
+	// Now is the clock; --now fixes it for tests and replays.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the ledger at path and applies pending
+// migrations. keys encrypt and match SSNs.
+func Open(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier) (*Ledger, error) {
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer, and a pool would only queue on
+	// its lock. It also keeps savepoints and temp state on one connection.
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
+	}
+	l := &Ledger{db: db, keys: keys, verifier: verifier, Now: time.Now}
+	if err := l.migrate(ctx, schemas.Migrations()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// migrate applies each numbered migration not yet recorded, each in its own
+// transaction, in name order.
+func (l *Ledger) migrate(ctx context.Context, fsys fs.FS) error {
+	if _, err := l.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("enroll: migrate: %w", err)
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return fmt.Errorf("enroll: migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := l.migrateOne(ctx, fsys, name); err != nil {
+			return fmt.Errorf("enroll: migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (l *Ledger) migrateOne(ctx context.Context, fsys fs.FS, name string) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
+		name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// newID returns a UUID v4, the form of every identifier the system creates.
+func newID() string { return uuid.NewString() }
+
+const isoDate = "2006-01-02"
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// errNotFound is returned by look-up helpers when no row matches.
+var errNotFound = errors.New("not found")
+
+func notFound(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNotFound)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// execer is what helpers need from a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

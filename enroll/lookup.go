@@ -1,0 +1,213 @@
+package enroll
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"enrollsftp"
+)
+
+// Person is what `lookup` shows (SPEC §9). Amounts are dollars with two
+// decimals, dates YYYY-MM-DD, absent values "". No SSN, no date of birth.
+type Person struct {
+	PersonID    string           `json:"person_id"`
+	FirstName   string           `json:"first_name"`
+	LastName    string           `json:"last_name"`
+	SSN         string           `json:"ssn"` // masked: ***-**-1234
+	KYC         KYCView          `json:"kyc"`
+	Employments []EmploymentView `json:"employments"`
+	Enrollments []EnrollmentView `json:"enrollments"`
+}
+
+// KYCView is a person's verification state.
+type KYCView struct {
+	Status string   `json:"status"`
+	Codes  []string `json:"codes"`
+}
+
+// EmploymentView is one employment.
+type EmploymentView struct {
+	EmployerID      string `json:"employer_id"`
+	EmployeeID      string `json:"employee_id"`
+	Status          string `json:"status"`
+	HireDate        string `json:"hire_date"`
+	TerminationDate string `json:"termination_date"`
+}
+
+// EnrollmentView is one enrollment with its elections.
+type EnrollmentView struct {
+	EnrollmentID  string         `json:"enrollment_id"`
+	AccountID     string         `json:"account_id"`
+	EmployerID    string         `json:"employer_id"`
+	PlanCode      string         `json:"plan_code"`
+	PlanType      string         `json:"plan_type"`
+	Status        string         `json:"status"`
+	Detached      bool           `json:"detached"`
+	EffectiveDate string         `json:"effective_date"`
+	EndDate       string         `json:"end_date"`
+	Elections     []ElectionView `json:"elections"`
+}
+
+// ElectionView is one election. PENDING is an ACTIVE election that has not
+// started yet, or whose enrollment waits for KYC.
+type ElectionView struct {
+	AnnualAmount       string `json:"annual_amount"`
+	CoverageTier       string `json:"coverage_tier"`
+	PerPayPeriodAmount string `json:"per_pay_period_amount"`
+	Status             string `json:"status"`
+	EffectiveDate      string `json:"effective_date"`
+}
+
+// ErrPersonNotFound is returned by look-ups that match no one.
+var ErrPersonNotFound = errors.New(string(enrollsftp.IndividualNotFound))
+
+// LookupEmployee finds a person by employer and employee number.
+func (l *Ledger) LookupEmployee(ctx context.Context, employer, employee string) (*Person, error) {
+	var id string
+	err := l.db.QueryRowContext(ctx, `SELECT person_id FROM employments WHERE employer_id = ? AND employee_id = ?`,
+		employer, employee).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: employee %s of employer %s", ErrPersonNotFound, employee, employer)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	return l.LookupPerson(ctx, id)
+}
+
+// LookupPerson loads a person with employments, enrollments and elections,
+// in one read transaction.
+func (l *Ledger) LookupPerson(ctx context.Context, id string) (*Person, error) {
+	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	defer tx.Rollback()
+	p := &Person{PersonID: id, Employments: []EmploymentView{}, Enrollments: []EnrollmentView{}}
+	var last4, codes string
+	err = tx.QueryRowContext(ctx, `SELECT first_name, last_name, ssn_last4, kyc_status, kyc_codes
+		FROM persons WHERE id = ?`, id).Scan(&p.FirstName, &p.LastName, &last4, &p.KYC.Status, &codes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: person %s", ErrPersonNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	if last4 != "" {
+		p.SSN = "***-**-" + last4
+	}
+	p.KYC.Codes = splitCodes(codes)
+	if p.KYC.Codes == nil {
+		p.KYC.Codes = []string{}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT employer_id, employee_id, status, hire_date, termination_date
+		FROM employments WHERE person_id = ? ORDER BY employer_id, employee_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	for rows.Next() {
+		var e EmploymentView
+		if err := rows.Scan(&e.EmployerID, &e.EmployeeID, &e.Status, &e.HireDate, &e.TerminationDate); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p.Employments = append(p.Employments, e)
+	}
+	rows.Close()
+	if p.Enrollments, err = enrollmentViews(ctx, tx, id, l.Now().UTC().Format(isoDate)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func enrollmentViews(ctx context.Context, tx *sql.Tx, personID, today string) ([]EnrollmentView, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, account_id, employer_id, plan_code, plan_type, status,
+		detached, effective_date, end_date FROM enrollments WHERE person_id = ?
+		ORDER BY effective_date, created_at, id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	out := []EnrollmentView{}
+	for rows.Next() {
+		var e EnrollmentView
+		if err := rows.Scan(&e.EnrollmentID, &e.AccountID, &e.EmployerID, &e.PlanCode, &e.PlanType, &e.Status,
+			&e.Detached, &e.EffectiveDate, &e.EndDate); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	rows.Close()
+	for i := range out {
+		e := &out[i]
+		erows, err := tx.QueryContext(ctx, `SELECT annual_cents, coverage_tier, per_period, status, effective_date
+			FROM elections WHERE enrollment_id = ? ORDER BY effective_date, created_at, id`, e.EnrollmentID)
+		if err != nil {
+			return nil, fmt.Errorf("enroll: lookup: %w", err)
+		}
+		e.Elections = []ElectionView{}
+		for erows.Next() {
+			var v ElectionView
+			var annual, per int64
+			if err := erows.Scan(&annual, &v.CoverageTier, &per, &v.Status, &v.EffectiveDate); err != nil {
+				erows.Close()
+				return nil, err
+			}
+			v.AnnualAmount, v.PerPayPeriodAmount = enrollsftp.FormatCents(annual), enrollsftp.FormatCents(per)
+			if v.Status == "ACTIVE" && (v.EffectiveDate > today || e.Status == "PENDING_KYC") {
+				v.Status = "PENDING"
+			}
+			e.Elections = append(e.Elections, v)
+		}
+		erows.Close()
+	}
+	return out, nil
+}
+
+// ApproveKYC records an operator's manual approval of a person's identity
+// and applies their PENDING_KYC enrollments, in one transaction. It returns
+// how many enrollments were released.
+func (l *Ledger) ApproveKYC(ctx context.Context, personID, reason string) (int, error) {
+	if strings.TrimSpace(reason) == "" {
+		return 0, errors.New("enroll: approve: a reason is required")
+	}
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("enroll: approve: %w", err)
+	}
+	defer tx.Rollback()
+	t := &txn{ctx: ctx, tx: tx, l: l, now: l.Now().UTC()}
+	p, err := personBy(tx, t, "id", personID)
+	if err != nil {
+		return 0, err
+	}
+	if p == nil {
+		return 0, fmt.Errorf("%w: person %s", ErrPersonNotFound, personID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO kyc_verifications (id, person_id, status, codes, method, reason,
+		created_at) VALUES (?, ?, 'APPROVED', '', 'MANUAL', ?, ?)`, newID(), personID, reason, stamp(t.now)); err != nil {
+		return 0, fmt.Errorf("enroll: approve: %w", err)
+	}
+	before := *p
+	if err := t.update(`UPDATE persons SET kyc_status = 'APPROVED', version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ?`, stamp(t.now), personID, p.Version); err != nil {
+		return 0, err
+	}
+	p.KYCStatus, p.Version = "APPROVED", p.Version+1
+	if err := t.audit("person", personID, "KYC_APPROVED", before, map[string]any{"kyc_status": "APPROVED",
+		"reason": reason}); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM enrollments WHERE person_id = ? AND status = 'PENDING_KYC'`,
+		personID).Scan(&n); err != nil {
+		return 0, err
+	}
+	if err := t.activatePending(personID); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}

@@ -1,0 +1,257 @@
+package enroll
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"enrollsftp"
+	"enrollsftp/validate"
+)
+
+// File describes one input file to process.
+type File struct {
+	Source     string
+	Name       string // base name, as the ack shows it
+	Type       enrollsftp.FileType
+	Layout     string
+	SHA256     string
+	Size       int64
+	ReceivedAt time.Time
+	StagedPath string
+	Header     []string
+	// FileErrors rejects the file before any row is read (bad header, empty).
+	FileErrors enrollsftp.Errors
+	// MaxRejectRatio > 0 holds a batch whose rejected share exceeds it.
+	MaxRejectRatio float64
+	// Employers limits the employers rows may name; nil allows any.
+	Employers []string
+	// DryRun evaluates every row and emits outputs, then rolls back.
+	DryRun bool
+}
+
+// Record is one row handed to the ledger, validated or not.
+type Record struct {
+	Line       int
+	RecordID   string // trimmed, as the ack shows it
+	EmployerID string
+	EmployeeID string
+	Action     string // as the ack shows it: UPSERT, TERMINATE, ENROLL, …
+	// Errors are reading and field errors: any rejects the row.
+	Errors      enrollsftp.Errors
+	Census      *validate.Census
+	Election    *validate.Election
+	ContentHash string   // of the normalized cells, record_id excluded
+	Raw         []string // input cells, SSN and DOB masked
+}
+
+// Rows yields records: io.EOF after the last, an *enrollsftp.FileError when
+// the rest of the file cannot be read (the whole file is then rejected).
+type Rows func() (Record, error)
+
+// View is a batch as the outputs see it. Each may be called more than once,
+// and only while the callback that received the View runs.
+type View struct {
+	Batch enrollsftp.Batch
+	Each  func(fn func(enrollsftp.Outcome) error) error
+}
+
+// ErrAlreadyProcessed is returned by Process when a batch with the same
+// bytes (SHA-256) was already processed; nothing is changed.
+var ErrAlreadyProcessed = errors.New(string(enrollsftp.FileAlreadyProcessed))
+
+// Process applies a file in one transaction: the batch, its records, every
+// ledger change and audit event commit together or not at all. emit, when
+// set, receives the finished batch: after the commit, or inside the
+// transaction just before the rollback of a dry run.
+func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View) error) (enrollsftp.Batch, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return enrollsftp.Batch{}, fmt.Errorf("enroll: begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := l.Now().UTC()
+	if prior, err := processedBatch(ctx, tx, f.SHA256); err != nil {
+		return enrollsftp.Batch{}, err
+	} else if prior != "" {
+		return enrollsftp.Batch{}, fmt.Errorf("%w: the same bytes were processed as batch %s", ErrAlreadyProcessed, prior)
+	}
+	b := enrollsftp.Batch{ID: newID(), Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
+		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header}
+	header, _ := json.Marshal(nonNil(f.Header))
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
+		received_at, header, staged_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.ID, b.Source, b.File, string(b.Type), f.Layout, b.SHA256, b.Size, b.Status, b.ReceivedAt,
+		string(header), f.StagedPath); err != nil {
+		return b, fmt.Errorf("enroll: insert batch: %w", err)
+	}
+	t := &txn{ctx: ctx, tx: tx, l: l, now: now, batch: b.ID, line: 0, fileType: f.Type,
+		allowed: allowSet(f.Employers)}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply`); err != nil {
+		return b, fmt.Errorf("enroll: savepoint: %w", err)
+	}
+	fileErrs := f.FileErrors
+	if len(fileErrs) == 0 {
+		fileErrs, err = t.applyAll(&b, rows)
+		if err != nil {
+			return b, err
+		}
+	}
+	switch {
+	case len(fileErrs) > 0:
+		// The file is rejected whole: undo every row, keep only the batch.
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO apply`); err != nil {
+			return b, fmt.Errorf("enroll: rollback rows: %w", err)
+		}
+		b.Status, b.FileErrors = enrollsftp.BatchRejected, fileErrs
+		b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC = 0, 0, 0, 0, 0
+	case f.MaxRejectRatio > 0 && b.Rows > 0 && float64(b.Rejected)/float64(b.Rows) > f.MaxRejectRatio:
+		// Held: keep the records (what each row would do) but apply nothing.
+		if err := t.undoKeepingRecords(); err != nil {
+			return b, err
+		}
+		b.Status = enrollsftp.BatchHeld
+	default:
+		b.Status = enrollsftp.BatchApplied
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE apply`); err != nil {
+		return b, fmt.Errorf("enroll: release: %w", err)
+	}
+	b.ProcessedAt = stamp(now)
+	fe, _ := json.Marshal(errorsJSON(b.FileErrors))
+	if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = ?, rows = ?, accepted = ?, rejected = ?,
+		duplicate = ?, pending_kyc = ?, processed_at = ?, file_errors = ?, version = version + 1 WHERE id = ?`,
+		b.Status, b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ProcessedAt, string(fe), b.ID); err != nil {
+		return b, fmt.Errorf("enroll: update batch: %w", err)
+	}
+	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: b.Status, at: now}); err != nil {
+		return b, err
+	}
+	if f.DryRun {
+		if emit != nil {
+			if err := emit(View{Batch: b, Each: eachRecord(ctx, tx, b.ID)}); err != nil {
+				return b, err
+			}
+		}
+		return b, nil // the deferred rollback discards everything
+	}
+	if err := tx.Commit(); err != nil {
+		return b, fmt.Errorf("enroll: commit: %w", err)
+	}
+	if emit == nil {
+		return b, nil
+	}
+	return b, l.View(ctx, b.ID, emit)
+}
+
+// applyAll applies every row, counting outcomes. It returns file errors when
+// the reader rejects the file part-way.
+func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error) {
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := t.ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rows()
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		var fe *enrollsftp.FileError
+		if errors.As(err, &fe) {
+			return fe.Errors, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, dedup, err := t.apply(rec)
+		if err != nil {
+			return nil, fmt.Errorf("enroll: line %d: %w", rec.Line, err)
+		}
+		if err := t.insertRecord(out, dedup, rec.Raw); err != nil {
+			return nil, err
+		}
+		b.Rows++
+		switch out.Status {
+		case enrollsftp.RecordAccepted:
+			b.Accepted++
+		case enrollsftp.RecordRejected:
+			b.Rejected++
+		case enrollsftp.RecordDuplicate:
+			b.Duplicate++
+		case enrollsftp.RecordPendingKYC:
+			b.PendingKYC++
+		}
+	}
+}
+
+func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) error {
+	var rawJSON any // NULL unless rejected: only the error file needs the cells
+	if o.Status == enrollsftp.RecordRejected {
+		b, _ := json.Marshal(nonNil(raw))
+		rawJSON = string(b)
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO batch_records (batch_id, line, record_id, employer_id,
+		employee_id, action, status, codes, message, per_period, dedup_key, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID,
+		o.Action, o.Status, o.Codes, o.Message, o.PerPayPeriod, dedup, rawJSON)
+	if err != nil {
+		return fmt.Errorf("enroll: insert record line %d: %w", o.Line, err)
+	}
+	return nil
+}
+
+// processedBatch returns the id of a batch that already took these bytes.
+// A FAILED batch never finished, so its bytes may come again.
+func processedBatch(ctx context.Context, q execer, sha string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM batches WHERE sha256 = ? AND status <> 'FAILED'
+		ORDER BY received_at LIMIT 1`, sha).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("enroll: look up sha256: %w", err)
+	}
+	return id, nil
+}
+
+// AlreadyProcessed reports the batch that processed these bytes, if any.
+func (l *Ledger) AlreadyProcessed(ctx context.Context, sha string) (string, error) {
+	return processedBatch(ctx, l.db, sha)
+}
+
+type fileErrorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func errorsJSON(es enrollsftp.Errors) []fileErrorJSON {
+	out := make([]fileErrorJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, fileErrorJSON{Code: string(e.Code), Message: e.Message})
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func allowSet(ids []string) map[string]bool {
+	if ids == nil {
+		return nil
+	}
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}

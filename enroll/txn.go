@@ -1,0 +1,277 @@
+package enroll
+
+import (
+	"context"
+	"database/sql"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"enrollsftp"
+)
+
+// txn is one file's transaction: the tx, its fixed clock, the batch.
+type txn struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	l        *Ledger
+	now      time.Time
+	batch    string
+	line     int    // the record being applied, for audit events
+	idem     string // its idempotency key
+	fileType enrollsftp.FileType
+	allowed  map[string]bool // nil: every employer
+}
+
+// today is "now" as an ISO date, for comparing with ledger dates.
+func (t *txn) today() string { return t.now.Format(isoDate) }
+
+// apply decides one record's outcome and, when it is accepted, changes the
+// ledger. The order of checks: reading and field errors, authorization,
+// duplicates within the file, replays of applied records, domain rules.
+// Domain changes of one row run in a savepoint, so a rule that fails after
+// a first write leaves nothing behind.
+func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error) {
+	out = enrollsftp.Outcome{Line: rec.Line, RecordID: rec.RecordID, EmployerID: rec.EmployerID,
+		EmployeeID: rec.EmployeeID, Action: rec.Action}
+	key := rec.RecordID
+	if key == "" {
+		key = "sha256:" + rec.ContentHash
+	}
+	dedup = rec.EmployerID + "\x1f" + key
+	t.line, t.idem = rec.Line, key
+
+	errs := append(enrollsftp.Errors(nil), rec.Errors...)
+	if first, err := t.seenInFile(dedup); err != nil {
+		return out, dedup, err
+	} else if first > 0 {
+		what := "the same record"
+		if rec.RecordID != "" {
+			what = rec.RecordID
+		}
+		errs = append(errs, enrollsftp.Errorf(enrollsftp.DuplicateRecordInFile, "record_id",
+			fmt.Sprintf("%s already appears on line %d", what, first)))
+	}
+	if len(errs) == 0 {
+		errs = t.authorize(rec)
+	}
+	if len(errs) > 0 {
+		return rejected(out, errs), dedup, nil
+	}
+
+	var prior struct {
+		hash, batch string
+		line        int
+	}
+	err = t.tx.QueryRowContext(t.ctx, `SELECT content_hash, batch_id, line FROM applied_records
+		WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), key).
+		Scan(&prior.hash, &prior.batch, &prior.line)
+	switch {
+	case err == nil && prior.hash == rec.ContentHash:
+		out.Status = enrollsftp.RecordDuplicate
+		out.Message = fmt.Sprintf("already applied by batch %s line %d", prior.batch, prior.line)
+		return out, dedup, nil
+	case err == nil:
+		return rejected(out, enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.RecordIDReused, "record_id",
+			fmt.Sprintf("record_id %s was applied by batch %s line %d with different content", rec.RecordID, prior.batch, prior.line))}), dedup, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return out, dedup, fmt.Errorf("look up applied record: %w", err)
+	}
+
+	if _, err := t.tx.ExecContext(t.ctx, `SAVEPOINT row`); err != nil {
+		return out, dedup, err
+	}
+	var res result
+	var derr error
+	if rec.Census != nil {
+		res, derr = t.census(rec.Census)
+	} else {
+		res, derr = t.election(rec.Election)
+	}
+	var domain *enrollsftp.Error
+	if errors.As(derr, &domain) {
+		if _, err := t.tx.ExecContext(t.ctx, `ROLLBACK TO row; RELEASE row`); err != nil {
+			return out, dedup, err
+		}
+		return rejected(out, enrollsftp.Errors{domain}), dedup, nil
+	}
+	if derr != nil {
+		return out, dedup, derr
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `RELEASE row`); err != nil {
+		return out, dedup, err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO applied_records (employer_id, file_type, idem_key,
+		content_hash, batch_id, line) VALUES (?, ?, ?, ?, ?, ?)`,
+		rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line); err != nil {
+		return out, dedup, fmt.Errorf("record applied: %w", err)
+	}
+	out.Status = enrollsftp.RecordAccepted
+	if res.pending {
+		out.Status = enrollsftp.RecordPendingKYC
+	}
+	if res.action != "" {
+		out.Action = res.action
+	}
+	out.Codes, out.Message = res.warnings.Codes(), res.warnings.Messages()
+	if res.perPeriod != nil {
+		out.PerPayPeriod = enrollsftp.FormatCents(*res.perPeriod)
+	}
+	return out, dedup, nil
+}
+
+// result is what an applied record reports back for its ack line.
+type result struct {
+	action    string // overrides the record's, e.g. TERMINATE
+	pending   bool   // PENDING_KYC
+	warnings  enrollsftp.Errors
+	perPeriod *int64
+}
+
+func rejected(out enrollsftp.Outcome, errs enrollsftp.Errors) enrollsftp.Outcome {
+	out.Status = enrollsftp.RecordRejected
+	out.Codes, out.Message = errs.Codes(), errs.Messages()
+	return out
+}
+
+// seenInFile returns the line of an earlier record of this batch with the
+// same employer and idempotency key, or 0.
+func (t *txn) seenInFile(dedup string) (int, error) {
+	var line int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT line FROM batch_records WHERE batch_id = ? AND dedup_key = ?
+		ORDER BY line LIMIT 1`, t.batch, dedup).Scan(&line)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return line, err
+}
+
+// authorize rejects rows for employers the source does not serve (SPEC §7).
+func (t *txn) authorize(rec Record) enrollsftp.Errors {
+	if t.allowed == nil {
+		return nil
+	}
+	ids := []string{rec.EmployerID}
+	if e := rec.Election; e != nil && e.TransferEmployerID != "" {
+		ids = append(ids, e.TransferEmployerID)
+	}
+	for _, id := range ids {
+		if !t.allowed[id] {
+			return enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.EmployerNotAuthorized, "employer_id",
+				fmt.Sprintf("this source may not send records for employer %s", id))}
+		}
+	}
+	return nil
+}
+
+// undoKeepingRecords rolls back every change of the file but its batch
+// records, for a HELD batch: the records say what each row would do. They
+// are spooled to a temporary file, not memory, so a held file of any size
+// fits.
+func (t *txn) undoKeepingRecords() error {
+	spool, err := os.CreateTemp("", "enrollsftp-held-*")
+	if err != nil {
+		return fmt.Errorf("enroll: hold: %w", err)
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	type held struct {
+		O     enrollsftp.Outcome
+		Dedup string
+		Raw   sql.NullString
+	}
+	enc := gob.NewEncoder(spool)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT line, record_id, employer_id, employee_id, action, status,
+		codes, message, per_period, dedup_key, raw FROM batch_records WHERE batch_id = ? ORDER BY line`, t.batch)
+	if err != nil {
+		return fmt.Errorf("enroll: hold: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		var h held
+		o := &h.O
+		if err := rows.Scan(&o.Line, &o.RecordID, &o.EmployerID, &o.EmployeeID, &o.Action, &o.Status,
+			&o.Codes, &o.Message, &o.PerPayPeriod, &h.Dedup, &h.Raw); err != nil {
+			rows.Close()
+			return fmt.Errorf("enroll: hold: %w", err)
+		}
+		if err := enc.Encode(h); err != nil {
+			rows.Close()
+			return fmt.Errorf("enroll: hold: %w", err)
+		}
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("enroll: hold: %w", err)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `ROLLBACK TO apply`); err != nil {
+		return fmt.Errorf("enroll: hold: %w", err)
+	}
+	if _, err := spool.Seek(0, 0); err != nil {
+		return fmt.Errorf("enroll: hold: %w", err)
+	}
+	dec := gob.NewDecoder(spool)
+	for i := 0; i < n; i++ {
+		var h held
+		if err := dec.Decode(&h); err != nil {
+			return fmt.Errorf("enroll: hold: %w", err)
+		}
+		var raw []string
+		if h.Raw.Valid {
+			_ = json.Unmarshal([]byte(h.Raw.String), &raw)
+		}
+		if err := t.insertRecord(h.O, h.Dedup, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditEvent is one append-only entry: what changed, from what, to what.
+type auditEvent struct {
+	batch, entity, id, action string
+	line                      int
+	idem                      string
+	before, after             any
+	at                        time.Time
+}
+
+func audit(ctx context.Context, q execer, e auditEvent) error {
+	enc := func(v any) string {
+		if v == nil {
+			return ""
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (batch_id, line, idem_key, entity, entity_id,
+		action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.batch, e.line, e.idem, e.entity, e.id, e.action, enc(e.before), enc(e.after), stamp(e.at))
+	if err != nil {
+		return fmt.Errorf("enroll: audit: %w", err)
+	}
+	return nil
+}
+
+// audit records a change made by the current record.
+func (t *txn) audit(entity, id, action string, before, after any) error {
+	return audit(t.ctx, t.tx, auditEvent{batch: t.batch, line: t.line, idem: t.idem, entity: entity, id: id,
+		action: action, before: before, after: after, at: t.now})
+}
+
+// update runs an optimistic-locking UPDATE (its last argument is the
+// version read): no row changed means someone else changed it first.
+func (t *txn) update(query string, args ...any) error {
+	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return enrollsftp.Errorf(enrollsftp.VersionConflict, "", "the record changed while it was being updated")
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+// Package export writes a batch's outputs (SPEC §5): NAME.ack.csv with one
+// line per record, NAME.ack.json with the batch summary, and NAME.errors.csv
+// with the rejected rows in the vendor's own columns. Outputs are built only
+// from what the ledger stores, so regenerating them gives the same bytes.
+package export
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"enrollsftp"
+)
+
+// Records streams a batch's outcomes in line order; it may be called twice.
+type Records func(fn func(enrollsftp.Outcome) error) error
+
+// Files are the paths written; Errors is "" when there was nothing rejected.
+type Files struct {
+	Ack, Summary, Errors string
+}
+
+// BaseName is NAME for an input NAME.csv (any case), else the whole name.
+func BaseName(file string) string {
+	base := filepath.Base(file)
+	if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") {
+		return strings.TrimSuffix(base, ext)
+	}
+	return base
+}
+
+// Write writes the outputs of batch b into dir, each atomically.
+func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
+	base := filepath.Join(dir, BaseName(b.File))
+	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f, fmt.Errorf("export: %w", err)
+	}
+	if err := writeAtomic(f.Ack, func(w io.Writer) error { return WriteAck(w, records) }); err != nil {
+		return f, err
+	}
+	if err := writeAtomic(f.Summary, func(w io.Writer) error { return WriteSummary(w, b) }); err != nil {
+		return f, err
+	}
+	errPath := base + ".errors.csv"
+	if b.Rejected == 0 && len(b.FileErrors) == 0 {
+		// A stale error file from an earlier batch of the same name would
+		// tell the vendor to fix rows that are fine now.
+		if err := os.Remove(errPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return f, fmt.Errorf("export: %w", err)
+		}
+		return f, nil
+	}
+	f.Errors = errPath
+	return f, writeAtomic(errPath, func(w io.Writer) error { return WriteErrors(w, b, records) })
+}
+
+// AckHeader is the ack file's header row.
+var AckHeader = []string{"line", "record_id", "employer_id", "employee_id", "action", "status", "codes",
+	"message", "per_pay_period_amount"}
+
+// WriteAck writes the ack CSV: one line per input record.
+func WriteAck(w io.Writer, records Records) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(AckHeader); err != nil {
+		return err
+	}
+	err := records(func(o enrollsftp.Outcome) error {
+		return cw.Write(safe([]string{strconv.Itoa(o.Line), o.RecordID, o.EmployerID, o.EmployeeID, o.Action,
+			o.Status, o.Codes, o.Message, o.PerPayPeriod}))
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteErrors writes the rejected rows in the input's own columns, plus
+// error_codes and error_messages, so a vendor can fix and resend them. A
+// file-level rejection is one row with the input cells left empty.
+func WriteErrors(w io.Writer, b enrollsftp.Batch, records Records) error {
+	cw := csv.NewWriter(w)
+	width := len(b.Header)
+	if err := cw.Write(safe(append(append([]string(nil), b.Header...), "error_codes", "error_messages"))); err != nil {
+		return err
+	}
+	if len(b.FileErrors) > 0 {
+		row := make([]string, width, width+2)
+		if err := cw.Write(safe(append(row, b.FileErrors.Codes(), b.FileErrors.Messages()))); err != nil {
+			return err
+		}
+	}
+	err := records(func(o enrollsftp.Outcome) error {
+		if o.Status != enrollsftp.RecordRejected {
+			return nil
+		}
+		row := make([]string, width, width+2)
+		copy(row, o.Raw) // a ragged row's extra cells have no column to go in
+		return cw.Write(safe(append(row, o.Codes, o.Message)))
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// summary is the ack.json shape; field order is the file's key order.
+type summary struct {
+	BatchID     string      `json:"batch_id"`
+	Source      string      `json:"source"`
+	File        string      `json:"file"`
+	Type        string      `json:"type"`
+	SHA256      string      `json:"sha256"`
+	Size        int64       `json:"size"`
+	Rows        int         `json:"rows"`
+	Accepted    int         `json:"accepted"`
+	Rejected    int         `json:"rejected"`
+	Duplicate   int         `json:"duplicate"`
+	PendingKYC  int         `json:"pending_kyc"`
+	Status      string      `json:"status"`
+	ReceivedAt  string      `json:"received_at"`
+	ProcessedAt string      `json:"processed_at"`
+	FileErrors  []fileError `json:"file_errors"`
+}
+
+type fileError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WriteSummary writes the batch summary JSON.
+func WriteSummary(w io.Writer, b enrollsftp.Batch) error {
+	s := summary{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
+		Size: b.Size, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
+		PendingKYC: b.PendingKYC, Status: b.Status, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt,
+		FileErrors: []fileError{}}
+	for _, e := range b.FileErrors {
+		s.FileErrors = append(s.FileErrors, fileError{Code: string(e.Code), Message: e.Message})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+func safe(cells []string) []string {
+	for i, c := range cells {
+		cells[i] = enrollsftp.NeutralizeCell(c)
+	}
+	return cells
+}
+
+// writeAtomic writes path through a temporary file in the same folder and
+// a rename, so a reader never sees a half-written output.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Chmod(0o640); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}

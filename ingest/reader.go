@@ -1,0 +1,229 @@
+// Package ingest reads vendor files: it checks the bytes are UTF-8 text,
+// matches the header against a layout and streams typed rows, one at a time,
+// with the physical line each starts on.
+package ingest
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gocarina/gocsv"
+
+	"enrollsftp"
+	"enrollsftp/schemas"
+)
+
+func fileError(code enrollsftp.Code, msg string) *enrollsftp.FileError {
+	return &enrollsftp.FileError{Errors: enrollsftp.Errors{{Code: code, Message: msg}}}
+}
+
+// Row is one data record.
+type Row[T any] struct {
+	Line   int      // physical line the record starts on; the header is line 1
+	Values T        // cells by canonical column
+	Raw    []string // cells as read, in the input's column order
+	// Problems found while reading, such as a row with the wrong number of
+	// fields; a row with problems is rejected whatever its values.
+	Problems enrollsftp.Errors
+}
+
+// Reader streams the rows of one file. Memory stays constant: one row is
+// held at a time.
+type Reader[T any] struct {
+	csv    *csv.Reader
+	layout *schemas.Layout
+	header []string
+	// canon[i] is the canonical position of input column i.
+	canon     []int
+	sensitive map[int]func(string) string // input column → mask
+	width     int                         // number of canonical columns
+}
+
+// NewReader reads and checks the header of r against layout. T must be
+// CensusRow or ElectionRow, matching the layout's type. An
+// *enrollsftp.FileError reports
+// a file-level rejection.
+func NewReader[T any](r io.Reader, layout *schemas.Layout) (*Reader[T], error) {
+	columns, err := columnsFor[T](layout)
+	if err != nil {
+		return nil, err
+	}
+	text, err := openText(r)
+	if err != nil {
+		return nil, classify(err)
+	}
+	cr := csv.NewReader(text)
+	cr.FieldsPerRecord = -1 // ragged rows are row errors, reported by Next
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) || err == nil && blank(header) {
+		return nil, fileError(enrollsftp.FileEmpty, "the file has no header and no rows")
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	rd := &Reader[T]{
+		csv:       cr,
+		layout:    layout,
+		header:    append([]string(nil), header...),
+		canon:     make([]int, len(header)),
+		sensitive: map[int]func(string) string{},
+		width:     len(columns),
+	}
+	if err := rd.matchHeader(columns); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+func columnsFor[T any](layout *schemas.Layout) ([]string, error) {
+	var zero T
+	switch any(zero).(type) {
+	case CensusRow:
+		if layout.Type == "census" {
+			return schemas.CensusColumns, nil
+		}
+	case ElectionRow:
+		if layout.Type == "elections" {
+			return schemas.ElectionColumns, nil
+		}
+	}
+	return nil, fmt.Errorf("ingest: layout %s (type %s) does not fit %T", layout.Name, layout.Type, zero)
+}
+
+// matchHeader maps each header cell to a canonical column through the
+// layout, collecting every unknown, duplicate and missing column.
+func (rd *Reader[T]) matchHeader(columns []string) error {
+	pos := make(map[string]int, len(columns))
+	for i, c := range columns {
+		pos[c] = i
+	}
+	var errs enrollsftp.Errors
+	seen := make(map[string]string)
+	for i, h := range rd.header {
+		col, ok := rd.layout.Column(h)
+		if !ok {
+			errs = append(errs, &enrollsftp.Error{Code: enrollsftp.HeaderUnknownColumn,
+				Message: fmt.Sprintf("column %d %q is not in layout %s", i+1, strings.TrimSpace(h), rd.layout.Name)})
+			rd.canon[i] = -1
+			continue
+		}
+		if first, dup := seen[col.Name]; dup {
+			errs = append(errs, &enrollsftp.Error{Code: enrollsftp.HeaderDuplicateColumn,
+				Message: fmt.Sprintf("column %d %q repeats %q (both are %s)", i+1, strings.TrimSpace(h), first, col.Name)})
+		}
+		seen[col.Name] = strings.TrimSpace(h)
+		rd.canon[i] = pos[col.Name]
+		switch col.Name {
+		case "ssn":
+			rd.sensitive[i] = enrollsftp.MaskSSN
+		case "dob":
+			rd.sensitive[i] = enrollsftp.MaskDOB
+		}
+	}
+	for _, c := range rd.layout.Columns {
+		if _, ok := seen[c.Name]; c.Required && !ok {
+			errs = append(errs, &enrollsftp.Error{Code: enrollsftp.HeaderMissingColumn,
+				Message: fmt.Sprintf("required column %q is missing", c.Name)})
+		}
+	}
+	if len(errs) > 0 {
+		return &enrollsftp.FileError{Errors: errs}
+	}
+	return nil
+}
+
+// Header is the input's own header row, BOM removed.
+func (rd *Reader[T]) Header() []string { return rd.header }
+
+// Mask returns a copy of raw input cells with the SSN and date of birth
+// masked, fit to store and to give back in an error file.
+func (rd *Reader[T]) Mask(raw []string) []string {
+	out := append([]string(nil), raw...)
+	for i, mask := range rd.sensitive {
+		if i < len(out) {
+			out[i] = mask(out[i])
+		}
+	}
+	return out
+}
+
+// Next returns the next row, io.EOF after the last, or an
+// *enrollsftp.FileError when the
+// rest of the file cannot be read (bad encoding, broken quoting): the whole
+// file is then rejected, since its row boundaries can no longer be trusted.
+func (rd *Reader[T]) Next() (Row[T], error) {
+	for {
+		rec, err := rd.csv.Read()
+		if err != nil {
+			return Row[T]{}, classify(err)
+		}
+		if blank(rec) {
+			continue // a row of empty cells (a spreadsheet's trailing ",,,") is no record
+		}
+		line, _ := rd.csv.FieldPos(0)
+		row := Row[T]{Line: line, Raw: append([]string(nil), rec...)}
+		if len(rec) != len(rd.header) {
+			row.Problems = append(row.Problems, &enrollsftp.Error{Code: enrollsftp.MalformedRow,
+				Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(rd.header))})
+		}
+		cells := make([]string, rd.width)
+		for i, v := range rec {
+			if i < len(rd.canon) && rd.canon[i] >= 0 {
+				cells[rd.canon[i]] = v
+			}
+		}
+		row.Values, err = decodeRow[T](cells)
+		if err != nil {
+			return Row[T]{}, err
+		}
+		return row, nil
+	}
+}
+
+// decodeRow fills a T from cells in canonical order through gocsv, which
+// maps by field position when there is no header.
+func decodeRow[T any](cells []string) (T, error) {
+	var out []T
+	if err := gocsv.UnmarshalCSVWithoutHeaders(oneRow{cells}, &out); err != nil || len(out) != 1 {
+		var zero T
+		return zero, fmt.Errorf("ingest: decode row: %v", err)
+	}
+	return out[0], nil
+}
+
+// oneRow is a gocsv.CSVReader over a single record.
+type oneRow struct{ cells []string }
+
+func (o oneRow) Read() ([]string, error)      { return o.cells, nil }
+func (o oneRow) ReadAll() ([][]string, error) { return [][]string{o.cells}, nil }
+
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// classify turns a read failure into a file-level rejection where the
+// input is at fault, and passes I/O failures through.
+func classify(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	var enc *errEncoding
+	if errors.As(err, &enc) {
+		return fileError(enrollsftp.FileEncoding, "the file is not UTF-8 text: "+enc.Error())
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fileError(enrollsftp.FileMalformed,
+			fmt.Sprintf("line %d: %v: rows can no longer be told apart", pe.StartLine, pe.Err))
+	}
+	return fmt.Errorf("ingest: %w", err)
+}

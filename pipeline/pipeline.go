@@ -1,0 +1,185 @@
+// Package pipeline runs one file through the flow: ingest reads it,
+// validate checks each row, enroll applies the batch, export writes the
+// outputs. The commands (process, and later run and rerun) share it.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/export"
+	"enrollsftp/ingest"
+	"enrollsftp/schemas"
+	"enrollsftp/validate"
+)
+
+// Options describe one file to process.
+type Options struct {
+	Path           string // the local (staged) file
+	Name           string // the name outputs are derived from; default: base of Path
+	Source         string
+	Type           enrollsftp.FileType
+	Layout         string // default "<type>.v1"
+	LayoutDir      string // operator layouts that override the embedded ones
+	OutDir         string
+	DryRun         bool
+	MaxRejectRatio float64
+	Employers      []string // nil: any employer
+	ReceivedAt     time.Time
+}
+
+// Result is a processed file.
+type Result struct {
+	Batch enrollsftp.Batch
+	Files export.Files
+}
+
+// ProcessFile processes one local file. It returns an error wrapping
+// enroll.ErrAlreadyProcessed, without touching anything, for bytes already
+// processed.
+func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Options) (Result, error) {
+	if o.Name == "" {
+		o.Name = filepath.Base(o.Path)
+	}
+	if o.Layout == "" {
+		o.Layout = string(o.Type) + ".v1"
+	}
+	layout, err := schemas.Load(o.Layout, o.LayoutDir)
+	if err != nil {
+		return Result{}, err
+	}
+	if layout.Type != string(o.Type) {
+		return Result{}, fmt.Errorf("pipeline: layout %s is for %s files, not %s", layout.Name, layout.Type, o.Type)
+	}
+	sum, size, err := hashFile(o.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	log = log.With().Str("file", o.Name).Str("source", o.Source).Logger()
+	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
+		return Result{}, err
+	} else if prior != "" {
+		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
+	}
+	f, err := os.Open(o.Path)
+	if err != nil {
+		return Result{}, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	file := enroll.File{Source: o.Source, Name: o.Name, Type: o.Type, Layout: layout.Name, SHA256: sum, Size: size,
+		ReceivedAt: o.ReceivedAt, StagedPath: o.Path, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers,
+		DryRun: o.DryRun}
+	var rows enroll.Rows
+	if o.Type == enrollsftp.Census {
+		rows, err = censusRows(f, layout, &file, l.Now())
+	} else {
+		rows, err = electionRows(f, layout, &file)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	res.Batch, err = l.Process(ctx, file, rows, func(v enroll.View) error {
+		res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	log.Info().Str("batch_id", res.Batch.ID).Str("status", res.Batch.Status).Int("rows", res.Batch.Rows).
+		Int("accepted", res.Batch.Accepted).Int("rejected", res.Batch.Rejected).Int("duplicate", res.Batch.Duplicate).
+		Int("pending_kyc", res.Batch.PendingKYC).Bool("dry_run", o.DryRun).Msg("file processed")
+	return res, nil
+}
+
+// censusRows opens a census reader; a header problem becomes the file's
+// file-level errors rather than a failure.
+func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time.Time) (enroll.Rows, error) {
+	rd, err := ingest.NewReader[ingest.CensusRow](r, layout)
+	if done, err := headerResult(err, file); done {
+		return nil, err
+	}
+	file.Header = rd.Header()
+	return func() (enroll.Record, error) {
+		row, err := rd.Next()
+		if err != nil {
+			return enroll.Record{}, err
+		}
+		c, errs := validate.CensusRow(row.Values, layout, now)
+		rec := enroll.Record{Line: row.Line, RecordID: c.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
+			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: "UPSERT",
+			Errors: append(row.Problems, errs...), ContentHash: validate.CensusFingerprint(row.Values),
+			Raw: rd.Mask(row.Raw)}
+		if strings.EqualFold(strings.TrimSpace(row.Values.EmploymentStatus), validate.StatusTerminated) {
+			rec.Action = "TERMINATE"
+		}
+		if len(rec.Errors) == 0 {
+			rec.Census = &c
+		}
+		return rec, nil
+	}, nil
+}
+
+func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File) (enroll.Rows, error) {
+	rd, err := ingest.NewReader[ingest.ElectionRow](r, layout)
+	if done, err := headerResult(err, file); done {
+		return nil, err
+	}
+	file.Header = rd.Header()
+	return func() (enroll.Record, error) {
+		row, err := rd.Next()
+		if err != nil {
+			return enroll.Record{}, err
+		}
+		e, errs := validate.ElectionRow(row.Values, layout)
+		rec := enroll.Record{Line: row.Line, RecordID: e.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
+			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: strings.ToUpper(strings.TrimSpace(row.Values.Action)),
+			Errors: append(row.Problems, errs...), ContentHash: validate.ElectionFingerprint(row.Values),
+			Raw: rd.Mask(row.Raw)}
+		if len(rec.Errors) == 0 {
+			rec.Election = &e
+		}
+		return rec, nil
+	}, nil
+}
+
+// headerResult sorts a reader's opening error: a file-level rejection is
+// recorded on the file (done, no error: the batch is REJECTED with rows
+// that yield nothing), anything else is a failure.
+func headerResult(err error, file *enroll.File) (done bool, _ error) {
+	if err == nil {
+		return false, nil
+	}
+	var fe *enrollsftp.FileError
+	if errors.As(err, &fe) {
+		file.FileErrors = fe.Errors
+		return true, nil
+	}
+	return true, err
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("pipeline: read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
