@@ -44,8 +44,8 @@ type Reader[T any] struct {
 
 // NewReader reads and checks the header of r against layout. T must be
 // CensusRow or ElectionRow, matching the layout's type. An
-// *enrollsftp.FileError reports
-// a file-level rejection.
+// *enrollsftp.FileError reports a file-level rejection; when the header was
+// read but does not fit the layout, the Reader comes back too, for Header.
 func NewReader[T any](r io.Reader, layout *schemas.Layout) (*Reader[T], error) {
 	columns, err := columnsFor[T](layout)
 	if err != nil {
@@ -74,7 +74,7 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout) (*Reader[T], error) {
 		width:     len(columns),
 	}
 	if err := rd.matchHeader(columns); err != nil {
-		return nil, err
+		return rd, err // the header is still worth showing in the error file
 	}
 	return rd, nil
 }

@@ -96,12 +96,14 @@ func openText(r io.Reader) (io.Reader, error) {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
+	var skipped int
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
-		_, _ = br.Discard(3)
+		skipped, _ = br.Discard(3)
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}),
 		bytes.HasPrefix(head, []byte{0, 0, 0xFE, 0xFF}):
 		return nil, &errEncoding{what: "UTF-16 or UTF-32 byte order mark"}
 	}
-	return &textReader{r: br, buf: make([]byte, 64<<10)}, nil
+	// offset counts the BOM, so error messages give the byte's place in the file.
+	return &textReader{r: br, buf: make([]byte, 64<<10), offset: int64(skipped)}, nil
 }

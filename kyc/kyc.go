@@ -71,12 +71,14 @@ var poBox = regexp.MustCompile(`(?i)\b(p\.?\s*o\.?\s*box|post\s+office\s+box|pob
 // Verify applies the rules in a fixed order and returns every failing one.
 func (Rules) Verify(id Identity, now time.Time) Result {
 	var codes []string
-	if _, err := validate.SSN(id.SSN); err != nil {
+	if digits, err := validate.SSN(id.SSN); err != nil {
 		codes = append(codes, SSNNotIssued)
-	} else if knownInvalid[id.SSN] {
+	} else if knownInvalid[digits] { // normalised: 078-05-1120 and 078051120 alike
 		codes = append(codes, SSNKnownInvalid)
 	}
-	if dob, err := time.Parse(validate.ISODate, id.DOB); err == nil && dob.AddDate(18, 0, 0).After(now) {
+	// Age is judged on now's calendar date, whatever its time of day or zone.
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	if dob, err := time.Parse(validate.ISODate, id.DOB); err == nil && dob.AddDate(18, 0, 0).After(today) {
 		codes = append(codes, AgeUnder18)
 	}
 	if poBox.MatchString(id.AddressLine1) || poBox.MatchString(id.AddressLine2) {

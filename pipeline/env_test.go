@@ -28,6 +28,8 @@ type env struct {
 	n    int
 }
 
+var discard = zerolog.Nop()
+
 var testNow = time.Date(2026, 11, 15, 2, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {

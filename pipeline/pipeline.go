@@ -108,10 +108,12 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 // file-level errors rather than a failure.
 func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time.Time) (enroll.Rows, error) {
 	rd, err := ingest.NewReader[ingest.CensusRow](r, layout)
+	if rd != nil {
+		file.Header = rd.Header()
+	}
 	if done, err := headerResult(err, file); done {
 		return nil, err
 	}
-	file.Header = rd.Header()
 	return func() (enroll.Record, error) {
 		row, err := rd.Next()
 		if err != nil {
@@ -134,10 +136,12 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 
 func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File) (enroll.Rows, error) {
 	rd, err := ingest.NewReader[ingest.ElectionRow](r, layout)
+	if rd != nil {
+		file.Header = rd.Header()
+	}
 	if done, err := headerResult(err, file); done {
 		return nil, err
 	}
-	file.Header = rd.Header()
 	return func() (enroll.Record, error) {
 		row, err := rd.Next()
 		if err != nil {

@@ -134,7 +134,10 @@ func DOB(parse func(string) (time.Time, bool), s string, now time.Time) (time.Ti
 	if !ok {
 		return time.Time{}, enrollsftp.Errorf(enrollsftp.InvalidDOB, "dob", "is not a valid date in the layout's formats")
 	}
-	if t.After(now) {
+	// A date has no time zone: compare it with today's date where now is,
+	// not with the UTC instant (an evening run in the US is already
+	// tomorrow in UTC).
+	if today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC); t.After(today) {
 		return time.Time{}, enrollsftp.Errorf(enrollsftp.InvalidDOB, "dob", "is in the future")
 	}
 	if t.Year() < 1900 {

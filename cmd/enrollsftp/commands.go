@@ -214,7 +214,7 @@ func (a *app) batchShow(args []string) error {
 	defer l.Close()
 	b, err := l.Batch(a.ctx, pos[0])
 	if errors.Is(err, enroll.ErrBatchNotFound) {
-		return usageErr("%v", err)
+		return notFound(err)
 	}
 	if err != nil {
 		return err
@@ -274,7 +274,7 @@ func (a *app) ack(args []string) error {
 		return err
 	})
 	if errors.Is(err, enroll.ErrBatchNotFound) {
-		return usageErr("%v", err)
+		return notFound(err)
 	}
 	if err != nil {
 		return err
@@ -303,7 +303,7 @@ func (a *app) kycApprove(args []string) error {
 	defer l.Close()
 	n, err := l.ApproveKYC(a.ctx, *person, *reason)
 	if errors.Is(err, enroll.ErrPersonNotFound) {
-		return usageErr("%v", err)
+		return notFound(err)
 	}
 	if err != nil {
 		return err

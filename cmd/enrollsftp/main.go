@@ -34,15 +34,22 @@ const (
 
 // exitError carries an exit code with its cause.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	usage bool // print the usage text after the message
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...), usage: true}
+}
+
+// notFound is a well-formed request for something that does not exist: a
+// usage error (exit 2), but the usage text would not help.
+func notFound(err error) error {
+	return &exitError{code: exitUsage, err: err}
 }
 
 const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] COMMAND ...
@@ -97,19 +104,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	code := exitFailure
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitUsage
 	}
 	fmt.Fprintln(stderr, "enrollsftp:", err)
-	if code == exitUsage {
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		return exitFailure
+	}
+	if ee.usage {
 		fmt.Fprint(stderr, usage)
 	}
-	return code
+	return ee.code
 }
 
 func (a *app) dispatch(args []string) error {
