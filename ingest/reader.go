@@ -40,6 +40,7 @@ type Reader[T any] struct {
 	canon     []int
 	sensitive map[int]func(string) string // input column → mask
 	width     int                         // number of canonical columns
+	err       error                       // the first read failure, returned ever after
 }
 
 // NewReader reads and checks the header of r against layout. T must be
@@ -156,10 +157,17 @@ func (rd *Reader[T]) Mask(raw []string) []string {
 // rest of the file cannot be read (bad encoding, broken quoting): the whole
 // file is then rejected, since its row boundaries can no longer be trusted.
 func (rd *Reader[T]) Next() (Row[T], error) {
+	if rd.err != nil {
+		return Row[T]{}, rd.err
+	}
 	for {
 		rec, err := rd.csv.Read()
 		if err != nil {
-			return Row[T]{}, classify(err)
+			err = classify(err)
+			if !errors.Is(err, io.EOF) {
+				rd.err = err // the file is rejected: no row after this is to be trusted
+			}
+			return Row[T]{}, err
 		}
 		if blank(rec) {
 			continue // a row of empty cells (a spreadsheet's trailing ",,,") is no record

@@ -759,3 +759,78 @@ func TestReaderIOError(t *testing.T) {
 		t.Errorf("got *enrollsftp.FileError %v, want the I/O error", res.err)
 	}
 }
+
+// TestReaderErrorIsSticky checks that once Next has rejected the file it
+// keeps doing so: a caller that reads on must not see io.EOF, as if the file
+// had ended cleanly, nor rows from past the fault.
+func TestReaderErrorIsSticky(t *testing.T) {
+	l := layout(t, "census.v1")
+	good := strings.Repeat("E1,1001,Ann,Lee,1 Main St,Springfield,IL,62701\n", 2000) // past the first 64 KiB
+	tests := []struct {
+		name  string
+		input string
+		want  enrollsftp.Code
+	}{
+		{"unterminated quote at the end", minHeader + "\n" + good + "E1,\"x\n", enrollsftp.FileMalformed},
+		{"bare quote, rows after", minHeader + "\n" + good + "E1,x\"y\n" + good, enrollsftp.FileMalformed},
+		{"Latin-1 byte at the end", minHeader + "\n" + good + "E1,\xE9\n", enrollsftp.FileEncoding},
+		{"Latin-1 byte, rows after", minHeader + "\n" + good + "E1,\xE9\n" + good, enrollsftp.FileEncoding},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd, err := NewReader[CensusRow](strings.NewReader(tt.input), l)
+			if err != nil {
+				t.Fatalf("NewReader: got %v, want nil", err)
+			}
+			var first error
+			for first == nil {
+				_, first = rd.Next()
+			}
+			if got := fileCodes(t, first); !slices.Equal(got, []enrollsftp.Code{tt.want}) {
+				t.Fatalf("codes: got %s, want %s", codesString(got), tt.want)
+			}
+			for i := range 5 {
+				r, err := rd.Next()
+				if err != first {
+					t.Fatalf("Next %d after the rejection: got row %d %q and %v, want %v", i, r.Line, r.Raw, err, first)
+				}
+			}
+		})
+	}
+}
+
+// TestReaderHeaderOnRejection checks a header that was read but does not fit
+// the layout comes back with the rejection, for the error file; a file whose
+// header could not be read gives no Reader.
+func TestReaderHeaderOnRejection(t *testing.T) {
+	l := layout(t, "census.v1")
+	tests := []struct {
+		name       string
+		input      string
+		wantHeader []string // nil: no Reader
+	}{
+		{"unknown column", "\uFEFF" + minHeader + ", Colour \r\n", append(strings.Split(minHeader, ","), " Colour ")},
+		{"missing column", "Employer ID,ssn\n", []string{"Employer ID", "ssn"}},
+		{"empty", "\n\n", nil},
+		{"not UTF-8", "employer_id,r\xE9sum\xE9\n", nil},
+		{"broken quoting", "\"employer_id\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd, err := NewReader[CensusRow](strings.NewReader(tt.input), l)
+			fileCodes(t, err)
+			if tt.wantHeader == nil {
+				if rd != nil {
+					t.Errorf("Reader: got one with header %q, want nil", rd.Header())
+				}
+				return
+			}
+			if rd == nil {
+				t.Fatal("Reader: got nil, want one for Header")
+			}
+			if got := rd.Header(); !slices.Equal(got, tt.wantHeader) {
+				t.Errorf("Header: got %q, want %q", got, tt.wantHeader)
+			}
+		})
+	}
+}

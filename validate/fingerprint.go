@@ -23,10 +23,14 @@ func ElectionFingerprint(r ingest.ElectionRow) string {
 		r.EffectiveDate, r.EndDate, r.Reason, r.TransferEmployerID, r.TransferEmployeeID, r.TransferPlanCode)
 }
 
+// cellEscape keeps a cell's own 0x1f (or 0x1b) bytes from passing for a cell
+// boundary; cells without them hash exactly as before.
+var cellEscape = strings.NewReplacer("\x1b", "\x1b\x1b", "\x1f", "\x1b\x1f")
+
 func fingerprint(cells ...string) string {
 	h := sha256.New()
 	for _, c := range cells {
-		h.Write([]byte(strings.ToUpper(strings.TrimSpace(c))))
+		h.Write([]byte(cellEscape.Replace(strings.ToUpper(strings.TrimSpace(c)))))
 		h.Write([]byte{0x1f}) // unit separator: "ab","c" never hashes as "a","bc"
 	}
 	return hex.EncodeToString(h.Sum(nil))

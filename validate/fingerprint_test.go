@@ -129,7 +129,7 @@ func TestFingerprintCells(t *testing.T) {
 // ledger) does not go unnoticed.
 func TestFingerprintStable(t *testing.T) {
 	got := fingerprint("ACME", "e100", " fsa ")
-	want := "2ff1b24cec9bbf9d0b8fa9c53c5d0aa3c6b14c4a70bbdfbcf12b1f5c0d7c3a07"
+	want := "fb21c49427f65d98c4909b306fbbfa28878ffefc78e0ebd0c83bcc09387f0c9e"
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}

@@ -55,6 +55,7 @@ func notFound(err error) error {
 const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] COMMAND ...
 
 commands:
+  run [--source S]
   process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load FILE
   batches [--json] [--status S] [--source S] [--since RFC3339]
@@ -132,6 +133,8 @@ func (a *app) dispatch(args []string) error {
 	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
+	case "run":
+		return a.run(rest)
 	case "process":
 		return a.process(rest)
 	case "plans":

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/ingest"
+	"enrollsftp/pipeline"
+)
+
+// run is one pass over the configured sources. Each source is independent:
+// one failing does not stop the others, and the exit code is 1 if any did.
+func (a *app) run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	only := fs.String("source", "", "run only this source")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return usageErr("run: unexpected %q", pos[0])
+	}
+	sources, err := a.sources(*only)
+	if err != nil {
+		return err
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := a.loadPlans(l); err != nil {
+		return err
+	}
+	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}
+	if err := os.MkdirAll(opts.Staging, 0o700); err != nil {
+		return err
+	}
+	var reports []pipeline.FileReport
+	var failed []string
+	for _, src := range sources {
+		reps, err := pipeline.RunSource(a.ctx, l, a.log, src, opts)
+		reports = append(reports, reps...)
+		if err != nil {
+			a.log.Error().Err(err).Str("source", src.Name).Msg("source failed")
+			failed = append(failed, src.Name)
+		}
+	}
+	printReports(a, reports)
+	if len(failed) > 0 {
+		return fmt.Errorf("run: %d of %d sources failed: %v", len(failed), len(sources), failed)
+	}
+	return nil
+}
+
+func printReports(a *app, reports []pipeline.FileReport) {
+	if len(reports) == 0 {
+		fmt.Fprintln(a.stdout, "no new files")
+		return
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tFILE\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING\tSTATUS")
+	for _, r := range reports {
+		b := r.Batch
+		status := b.Status
+		if r.Note != "" {
+			status = r.Note
+		}
+		if b.ID == "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t%s\n", r.Source, r.File, status)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Source, r.File, b.Rows, b.Accepted, b.Rejected,
+			b.Duplicate, b.PendingKYC, status)
+	}
+	tw.Flush()
+	for _, r := range reports {
+		for _, p := range r.Delivered {
+			fmt.Fprintf(a.stdout, "%s: delivered %s\n", r.Source, p)
+		}
+	}
+}
+
+// loadPlans upserts the configured plans file, when there is one.
+func (a *app) loadPlans(l *enroll.Ledger) error {
+	if a.cfg.Plans == "" {
+		return nil
+	}
+	f, err := os.Open(a.cfg.path(a.cfg.Plans))
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("plans: %w", err)}
+	}
+	defer f.Close()
+	pf, err := enroll.ParsePlans(f)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return l.LoadPlans(a.ctx, pf)
+}
+
+// sources resolves the configured sources into what the pipeline runs.
+func (a *app) sources(only string) ([]pipeline.Source, error) {
+	var out []pipeline.Source
+	for _, s := range a.cfg.Sources {
+		if only != "" && s.Name != only {
+			continue
+		}
+		src := pipeline.Source{Name: s.Name, Inbound: s.Inbound, Outbound: s.Outbound, Archive: s.Archive,
+			MinFileAge: s.MinFileAge, MaxRejectRatio: s.MaxRejectRatio, Employers: s.Employers,
+			Patterns: map[enrollsftp.FileType]string{}, Layouts: map[enrollsftp.FileType]string{}}
+		for k, v := range s.Patterns {
+			t, err := enrollsftp.ParseFileType(k)
+			if err != nil {
+				return nil, usageErr("source %s: patterns: %v", s.Name, err)
+			}
+			src.Patterns[t] = v
+		}
+		for k, v := range s.Layouts {
+			t, err := enrollsftp.ParseFileType(k)
+			if err != nil {
+				return nil, usageErr("source %s: layouts: %v", s.Name, err)
+			}
+			src.Layouts[t] = v
+		}
+		if s.SFTP.Embedded != "" {
+			src.Embedded = a.cfg.path(s.SFTP.Embedded)
+		} else {
+			src.Endpoint = ingest.Endpoint{Host: s.SFTP.Host, Port: s.SFTP.Port, User: s.SFTP.User,
+				PrivateKey: a.cfg.path(s.SFTP.PrivateKey), Password: s.SFTP.Password,
+				KnownHosts: a.cfg.path(s.SFTP.KnownHosts)}
+		}
+		out = append(out, src)
+	}
+	if only != "" && len(out) == 0 {
+		return nil, usageErr("run: no source named %q", only)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("run: the config has no sources")
+	}
+	return out, nil
+}

@@ -1,0 +1,216 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/export"
+	"enrollsftp/ingest"
+)
+
+// Source is one SFTP source of the config, resolved.
+type Source struct {
+	Name     string
+	Endpoint ingest.Endpoint
+	// Embedded, when set, is a seed folder served in-process instead of
+	// dialling Endpoint (the demo source).
+	Embedded       string
+	Inbound        string
+	Outbound       string
+	Archive        string
+	Patterns       map[enrollsftp.FileType]string
+	Layouts        map[enrollsftp.FileType]string
+	MinFileAge     time.Duration
+	MaxRejectRatio float64
+	Employers      []string // nil: any employer
+}
+
+// RunOptions are shared by every source of a run.
+type RunOptions struct {
+	Staging   string // local staging root; per source: Staging/NAME
+	LayoutDir string
+	Now       func() time.Time
+}
+
+// FileReport is what happened to one remote file.
+type FileReport struct {
+	Source    string
+	File      string
+	Batch     enrollsftp.Batch // zero when the file was not processed
+	Note      string           // e.g. "already processed", "redelivered"
+	Delivered []string         // where the outputs went (local paths for an embedded source)
+}
+
+// RunSource makes one pass over a source: deliver what earlier runs
+// committed but could not deliver, then take every stable new file in
+// order: download, process, deliver, archive. It stops at the first
+// failure; what was committed before it stays committed and is delivered
+// by the next run.
+func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) ([]FileReport, error) {
+	log = log.With().Str("source", src.Name).Logger()
+	stage := filepath.Join(opts.Staging, src.Name)
+	folders := [3]string{src.Inbound, src.Outbound, src.Archive}
+	ep := src.Endpoint
+	shown := func(p string) string { return p }
+	if src.Embedded != "" {
+		work := filepath.Join(opts.Staging, "embedded", src.Name)
+		if err := ingest.SeedOnce(src.Embedded, work); err != nil {
+			return nil, err
+		}
+		srv, err := ingest.StartEmbedded(work, log)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.Close()
+		ep = srv.Endpoint
+		shown = func(p string) string { return filepath.Join(srv.Root, p) }
+		for i, f := range folders {
+			folders[i] = ingest.ServedPath(f)
+		}
+	}
+	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, stage: stage,
+		inbound: folders[0], outbound: folders[1], archive: folders[2], shown: shown}
+	c, err := ingest.Dial(ctx, ep, log)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	r.c = c
+	for _, dir := range []string{r.outbound, r.archive} {
+		if err := c.SFTP.MkdirAll(dir); err != nil {
+			return nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, err)
+		}
+	}
+	if err := r.redeliver(); err != nil {
+		return r.reports, err
+	}
+	listing, err := c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now())
+	if err != nil {
+		return r.reports, err
+	}
+	for _, ref := range listing.Refused {
+		log.Warn().Str("file", ref.Name).Str("reason", ref.Reason).Msg("remote file refused, not followed")
+	}
+	for _, w := range listing.Waiting {
+		log.Info().Str("file", w.Name).Time("modified", w.ModTime).Msg("file changed recently, waiting for min_file_age")
+	}
+	for _, f := range listing.Ready {
+		if err := r.take(f); err != nil {
+			return r.reports, err
+		}
+	}
+	return r.reports, nil
+}
+
+// sourceRun is one pass over one source.
+type sourceRun struct {
+	ctx                        context.Context
+	l                          *enroll.Ledger
+	log                        zerolog.Logger
+	src                        Source
+	opts                       RunOptions
+	c                          *ingest.Client
+	stage                      string
+	inbound, outbound, archive string
+	reports                    []FileReport
+	shown                      func(string) string // a remote path as the operator can find it
+}
+
+// take downloads, processes and delivers one file.
+func (r *sourceRun) take(f ingest.RemoteFile) error {
+	log := r.log.With().Str("file", f.Name).Logger()
+	staged, err := r.c.Download(r.ctx, f, r.stage)
+	if err != nil {
+		return err // a failed download is never processed
+	}
+	if prior, err := r.l.AlreadyProcessed(r.ctx, staged.SHA256); err != nil {
+		return err
+	} else if prior != "" {
+		os.Remove(staged.Path)
+		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
+		if err != nil {
+			return err
+		}
+		log.Info().Str("batch_id", prior).Str("archived", dst).Msg("same bytes already processed: archived without processing")
+		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Note: "already processed as batch " + prior})
+		return nil
+	}
+	res, err := ProcessFile(r.ctx, r.l, log, Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
+		Type: f.Type, Layout: r.src.Layouts[f.Type], LayoutDir: r.opts.LayoutDir,
+		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
+		Employers: r.src.Employers, ReceivedAt: r.opts.Now()})
+	if errors.Is(err, enroll.ErrAlreadyProcessed) {
+		return nil // another process took it between our check and our commit
+	}
+	if err != nil {
+		return err
+	}
+	rep := FileReport{Source: r.src.Name, File: f.Name, Batch: res.Batch}
+	rep.Delivered, err = r.deliver(res.Batch, res.Files, f.Path)
+	r.reports = append(r.reports, rep)
+	return err
+}
+
+// deliver uploads a committed batch's outputs, archives its input (when it
+// is still in inbound) and records the delivery.
+func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string) ([]string, error) {
+	var sent []string
+	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
+		if p == "" {
+			continue
+		}
+		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
+		if err != nil {
+			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
+		}
+		sent = append(sent, r.shown(dst))
+	}
+	if input != "" {
+		if _, err := r.c.SFTP.Stat(input); err == nil {
+			if _, err := export.Archive(r.c.SFTP, input, r.archive, r.opts.Now()); err != nil {
+				return sent, err
+			}
+		}
+	}
+	if err := r.l.MarkDelivered(r.ctx, b.ID, r.opts.Now()); err != nil {
+		return sent, err
+	}
+	r.log.Info().Str("batch_id", b.ID).Str("file", b.File).Strs("outputs", sent).Msg("outputs delivered")
+	return sent, nil
+}
+
+// redeliver sends the outputs of batches an earlier run committed but could
+// not deliver, rebuilt from the ledger byte for byte.
+func (r *sourceRun) redeliver() error {
+	pending, err := r.l.Undelivered(r.ctx, r.src.Name)
+	if err != nil {
+		return err
+	}
+	for _, b := range pending {
+		out := filepath.Join(r.stage, "out")
+		var files export.Files
+		if err := r.l.View(r.ctx, b.ID, func(v enroll.View) error {
+			files, err = export.Write(out, v.Batch, export.Records(v.Each))
+			return err
+		}); err != nil {
+			return err
+		}
+		// The input is not archived here: a file of the same name may be a new
+		// one. Discovery finds the input, sees its bytes were processed, and
+		// archives it then.
+		sent, err := r.deliver(b, files, "")
+		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: b.File, Batch: b, Note: "redelivered", Delivered: sent})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
