@@ -17,13 +17,30 @@ type cli struct {
 	bin     string
 	dir     string
 	now     string
+	config  string       // --config, when set
 	logs    bytes.Buffer // every stderr line, to check for PII
-	outputs []string
 }
 
+// binDir holds the binary built once for the package's tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "enrollsftp-bin-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// buildBinary builds the command once per test binary.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "enrollsftp")
+	bin := filepath.Join(binDir, "enrollsftp")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -34,6 +51,9 @@ func buildBinary(t *testing.T) string {
 func (c *cli) run(wantCode int, args ...string) string {
 	c.t.Helper()
 	full := append([]string{"--ledger", "ledger.db", "--now", c.now}, args...)
+	if c.config != "" {
+		full = append([]string{"--config", c.config}, full...)
+	}
 	cmd := exec.Command(c.bin, full...)
 	cmd.Dir = c.dir
 	var stdout, stderr bytes.Buffer
@@ -61,6 +81,8 @@ func (c *cli) lookup(employer, employee string) map[string]any {
 	}
 	return p
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 func enrollments(p map[string]any) []map[string]any {
 	var out []map[string]any

@@ -1,0 +1,215 @@
+// Package sshdtest runs a real OpenSSH sshd on 127.0.0.1 for integration
+// tests: its own config, host key, client key and authorized_keys in a
+// temporary folder, stopped when the test ends.
+//
+// When sshd is not installed the tests skip, unless ENROLLSFTP_REQUIRE_SSHD=1
+// (set by scripts/test), which makes them fail instead: CI must not pass by
+// silently skipping its integration tests.
+package sshdtest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+const sshdPath = "/usr/sbin/sshd"
+
+// Server is a running sshd.
+type Server struct {
+	Dir        string // the server's own folder: config, keys, pid
+	Port       int
+	User       string
+	ClientKey  string // private key accepted by the server
+	KnownHosts string // known_hosts holding the server's host key
+	HostKey    ssh.PublicKey
+	config     string
+	cmd        *exec.Cmd
+	t          testing.TB
+}
+
+// Start starts sshd on a free loopback port and stops it at the end of t.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := os.Stat(sshdPath); err != nil {
+		if os.Getenv("ENROLLSFTP_REQUIRE_SSHD") == "1" {
+			t.Fatalf("sshd is required (ENROLLSFTP_REQUIRE_SSHD=1) but %s is missing", sshdPath)
+		}
+		t.Skipf("%s not installed (apt-get install openssh-server)", sshdPath)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Dir: t.TempDir(), User: u.Username, t: t}
+	_ = os.MkdirAll("/run/sshd", 0o755) // privilege separation folder, compiled in
+	for _, k := range []string{"host_ed25519", "client_ed25519"} {
+		keygen(t, filepath.Join(s.Dir, k))
+	}
+	s.ClientKey = filepath.Join(s.Dir, "client_ed25519")
+	copyFile(t, s.ClientKey+".pub", filepath.Join(s.Dir, "authorized_keys"))
+	s.Port = freePort(t)
+	s.config = filepath.Join(s.Dir, "sshd_config")
+	conf := fmt.Sprintf(`ListenAddress 127.0.0.1
+Port %d
+HostKey %s/host_ed25519
+PidFile %s/sshd.pid
+AuthorizedKeysFile %s/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+`, s.Port, s.Dir, s.Dir, s.Dir)
+	if err := os.WriteFile(s.config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(filepath.Join(s.Dir, "host_ed25519.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.HostKey, _, _, _, err = ssh.ParseAuthorizedKey(pub); err != nil {
+		t.Fatal(err)
+	}
+	s.KnownHosts = filepath.Join(s.Dir, "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))}, s.HostKey)
+	if err := os.WriteFile(s.KnownHosts, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Restart starts sshd (again) on the same port with the same keys.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.cmd = exec.Command(sshdPath, "-D", "-e", "-f", s.config)
+	if testing.Verbose() {
+		s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start sshd: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			s.t.Fatalf("sshd did not listen on port %d within 10s", s.Port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills sshd and every session process it forked (internal-sftp runs
+// in a child that outlives the listener), and waits for the listener.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	for _, pid := range descendants(s.cmd.Process.Pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// descendants lists the process ids below pid, from /proc.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that closes the command name: state ppid …
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) > 1 {
+			if pp, err := strconv.Atoi(f[1]); err == nil {
+				parent[p] = pp
+			}
+		}
+	}
+	var out []int
+	frontier := []int{pid}
+	for len(frontier) > 0 && len(out) < 1000 {
+		next := frontier[0]
+		frontier = frontier[1:]
+		for p, pp := range parent {
+			if pp == next {
+				out = append(out, p)
+				frontier = append(frontier, p)
+			}
+		}
+	}
+	return out
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+func keygen(t testing.TB, path string) {
+	t.Helper()
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+}
+
+// NewKey makes another key pair in dir and returns the private key's path:
+// for tests of a client key the server does not know.
+func NewKey(t testing.TB, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	keygen(t, p)
+	return p
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FreePort returns a loopback port nothing listens on (for refused dials).
+func FreePort(t testing.TB) int { return freePort(t) }
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
