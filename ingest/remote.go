@@ -111,7 +111,7 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 			continue
 		}
 		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime()}
-		if now.Sub(f.ModTime) < minAge {
+		if minAge > 0 && now.Sub(f.ModTime) < minAge {
 			l.Waiting = append(l.Waiting, f)
 			continue
 		}

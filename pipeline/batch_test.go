@@ -41,10 +41,10 @@ func TestResendIsIdempotent(t *testing.T) {
 	// record_id), a reused record_id is refused, a fixed record applies.
 	_, ack = e.mustProcess(enrollsftp.Elections, electionsHeader+
 		"L1,ACME,E2,FSA1,ENROLL,INDIVIDUAL,1300.00,2026-01-01,,NEW_HIRE,,,\n"+
-		",ACME, E1 ,COM1,ENROLL,individual,1300.00,2026-01-01,,NEW_HIRE,,,\n"+
+		",ACME, E1 ,COM1,ENROLL,individual,1300,01/01/2026,,new_hire,,,\n"+
 		"L3,ACME,E5,FSA1,ENROLL,INDIVIDUAL,100.00,2026-01-01,,NEW_HIRE,,,\n")
 	want(t, ack, "2", "DUPLICATE", "")
-	want(t, ack, "3", "DUPLICATE", "") // no record_id: matched on normalized content
+	want(t, ack, "3", "DUPLICATE", "") // no record_id: matched on normalized content (1300 = 1300.00)
 	want(t, ack, "4", "ACCEPTED", "")  // rejected before, fixed now
 	_, ack = e.mustProcess(enrollsftp.Elections, electionsHeader+
 		"L1,ACME,E5,FSA1,ENROLL,INDIVIDUAL,900.00,2026-01-01,,NEW_HIRE,,,\n")

@@ -128,7 +128,7 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 			rec.Action = "TERMINATE"
 		}
 		if len(rec.Errors) == 0 {
-			rec.Census = &c
+			rec.Census, rec.ContentHash = &c, c.Fingerprint()
 		}
 		return rec, nil
 	}, nil
@@ -153,7 +153,7 @@ func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File) (enrol
 			Errors: append(row.Problems, errs...), ContentHash: validate.ElectionFingerprint(row.Values),
 			Raw: rd.Mask(row.Raw)}
 		if len(rec.Errors) == 0 {
-			rec.Election = &e
+			rec.Election, rec.ContentHash = &e, e.Fingerprint()
 		}
 		return rec, nil
 	}, nil

@@ -3,6 +3,7 @@ package validate
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"enrollsftp/ingest"
@@ -34,4 +35,24 @@ func fingerprint(cells ...string) string {
 		h.Write([]byte{0x1f}) // unit separator: "ab","c" never hashes as "a","bc"
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Fingerprint hashes a valid census row's normalized values, record_id
+// excluded: "123456789" and "123-45-6789", "07/04/1980" and "1980-07-04"
+// are the same content, so a resend that only reformats is a DUPLICATE.
+func (c Census) Fingerprint() string {
+	return fingerprint(c.EmployerID, c.EmployeeID, c.FirstName, c.MiddleName, c.LastName, c.SSN, c.DOB,
+		c.AddressLine1, c.AddressLine2, c.City, c.State, c.ZIP, c.Email, c.Phone, c.EmploymentStatus,
+		c.HireDate, c.TerminationDate)
+}
+
+// Fingerprint hashes a valid election row's normalized values, record_id
+// excluded: amounts as cents, dates ISO, the default reason filled in.
+func (e Election) Fingerprint() string {
+	amount := ""
+	if e.HasAmount {
+		amount = strconv.FormatInt(e.AnnualCents, 10)
+	}
+	return fingerprint(e.EmployerID, e.EmployeeID, e.PlanCode, e.Action, e.CoverageTier, amount,
+		e.EffectiveDate, e.EndDate, e.Reason, e.TransferEmployerID, e.TransferEmployeeID, e.TransferPlanCode)
 }

@@ -3,8 +3,10 @@ package validate
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"enrollsftp/ingest"
+	"enrollsftp/schemas"
 )
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -132,5 +134,33 @@ func TestFingerprintStable(t *testing.T) {
 	want := "fb21c49427f65d98c4909b306fbbfa28878ffefc78e0ebd0c83bcc09387f0c9e"
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestNormalizedFingerprint(t *testing.T) {
+	census, _ := schemas.Load("census.v1", "")
+	elections, _ := schemas.Load("elections.v1", "")
+	now := time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	a, errsA := CensusRow(ingest.CensusRow{EmployerID: "ACME", EmployeeID: "E1", FirstName: "Ada", LastName: "L",
+		SSN: "123-45-6780", DOB: "04/12/1980", AddressLine1: "1 A St", City: "Boston", State: "ma", ZIP: "02134"}, census, now)
+	b, errsB := CensusRow(ingest.CensusRow{EmployerID: "ACME", EmployeeID: "E1", FirstName: "Ada", LastName: "L",
+		SSN: "123456780", DOB: "1980-04-12", AddressLine1: "1 A St", City: "Boston", State: "MA", ZIP: "02134", EmploymentStatus: "active"}, census, now)
+	if len(errsA)+len(errsB) > 0 {
+		t.Fatal(errsA, errsB)
+	}
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("census rows differing only in format hash differently")
+	}
+	e1, _ := ElectionRow(ingest.ElectionRow{EmployerID: "ACME", EmployeeID: "E1", PlanCode: "FSA1", Action: "ENROLL",
+		CoverageTier: "INDIVIDUAL", AnnualAmount: "1200", EffectiveDate: "2026-01-01"}, elections)
+	e2, _ := ElectionRow(ingest.ElectionRow{EmployerID: "ACME", EmployeeID: "E1", PlanCode: "FSA1", Action: "enroll",
+		CoverageTier: "individual", AnnualAmount: "$1,200.00", EffectiveDate: "1/1/2026", Reason: "OPEN_ENROLLMENT"}, elections)
+	e3, _ := ElectionRow(ingest.ElectionRow{EmployerID: "ACME", EmployeeID: "E1", PlanCode: "FSA1", Action: "ENROLL",
+		CoverageTier: "INDIVIDUAL", AnnualAmount: "1200.01", EffectiveDate: "2026-01-01"}, elections)
+	if e1.Fingerprint() != e2.Fingerprint() {
+		t.Error("election rows differing only in format hash differently")
+	}
+	if e1.Fingerprint() == e3.Fingerprint() {
+		t.Error("different amounts hash the same")
 	}
 }

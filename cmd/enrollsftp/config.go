@@ -6,11 +6,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -115,7 +117,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("log.format %q: want json or console", c.Log.Format)
 	}
 	seen := map[string]bool{}
-	for i, s := range c.Sources {
+	for i := range c.Sources {
+		s := &c.Sources[i]
 		if s.Name == "" {
 			return fmt.Errorf("sources[%d].name: required", i)
 		}
@@ -123,9 +126,66 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("sources[%d].name %q: used twice", i, s.Name)
 		}
 		seen[s.Name] = true
-		if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
-			return fmt.Errorf("sources[%d].max_reject_ratio: want 0 to 1", i)
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("sources[%d] (%s).%w", i, s.Name, err)
 		}
+	}
+	return nil
+}
+
+// cronParser accepts five fields or six with leading seconds, and CRON_TZ=.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// validate checks a source and fills its defaults.
+func (s *Source) validate() error {
+	if s.Schedule != "" {
+		if _, err := cronParser.Parse(s.Schedule); err != nil {
+			return fmt.Errorf("schedule %q: %v", s.Schedule, err)
+		}
+	}
+	if s.SFTP.Embedded == "" {
+		switch {
+		case s.SFTP.Host == "":
+			return errors.New("sftp.host: required (or sftp.embedded)")
+		case s.SFTP.User == "":
+			return errors.New("sftp.user: required")
+		case s.SFTP.KnownHosts == "":
+			return errors.New("sftp.known_hosts: required: host keys are always verified")
+		case s.SFTP.PrivateKey == "" && s.SFTP.Password == "":
+			return errors.New("sftp: private_key or password required")
+		}
+		if s.SFTP.Port == 0 {
+			s.SFTP.Port = 22
+		}
+	} else if s.SFTP.Host != "" {
+		return errors.New("sftp: embedded and host are exclusive")
+	}
+	for field, v := range map[string]string{"inbound": s.Inbound, "outbound": s.Outbound, "archive": s.Archive} {
+		if v == "" {
+			return fmt.Errorf("%s: required", field)
+		}
+	}
+	if len(s.Patterns) == 0 {
+		s.Patterns = map[string]string{"census": "census_*.csv", "elections": "elections_*.csv"}
+	}
+	for k, p := range s.Patterns {
+		if k != "census" && k != "elections" {
+			return fmt.Errorf("patterns.%s: want census or elections", k)
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("patterns.%s %q: %v", k, p, err)
+		}
+	}
+	for k := range s.Layouts {
+		if k != "census" && k != "elections" {
+			return fmt.Errorf("layouts.%s: want census or elections", k)
+		}
+	}
+	if s.MinFileAge < 0 {
+		return errors.New("min_file_age: must not be negative")
+	}
+	if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
+		return errors.New("max_reject_ratio: want 0 to 1")
 	}
 	return nil
 }

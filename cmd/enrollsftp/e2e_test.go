@@ -13,12 +13,12 @@ import (
 
 // cli runs the built binary in a working folder with a fixed clock.
 type cli struct {
-	t       *testing.T
-	bin     string
-	dir     string
-	now     string
-	config  string       // --config, when set
-	logs    bytes.Buffer // every stderr line, to check for PII
+	t      *testing.T
+	bin    string
+	dir    string
+	now    string
+	config string       // --config, when set
+	logs   bytes.Buffer // every stderr line, to check for PII
 }
 
 // binDir holds the binary built once for the package's tests.
