@@ -60,6 +60,13 @@ type Batch struct {
 	// Header is the input's own header row, kept so the error file can give
 	// rejected rows back in the vendor's columns.
 	Header []string
+
+	// Kept for operators (batch show, rerun); not part of the ack.
+	Layout       string
+	StagedPath   string
+	Error        string // why a FAILED batch failed
+	SupersededBy string // the rerun that replaced this batch
+	DeliveredAt  string
 }
 
 // Outcome is one input record's result: one row of the ack file, and for a

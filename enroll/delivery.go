@@ -12,7 +12,7 @@ import (
 // reached the source yet, oldest first.
 func (l *Ledger) Undelivered(ctx context.Context, source string) ([]enrollsftp.Batch, error) {
 	rows, err := l.db.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches
-		WHERE source = ? AND delivered_at = '' AND status IN ('APPLIED', 'REJECTED', 'HELD')
+		WHERE source = ? AND delivered_at = '' AND superseded_by = '' AND status IN ('APPLIED', 'REJECTED', 'HELD')
 		ORDER BY received_at, rowid`, source)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: undelivered: %w", err)

@@ -32,6 +32,11 @@ type File struct {
 	Employers []string
 	// DryRun evaluates every row and emits outputs, then rolls back.
 	DryRun bool
+	// BatchID, when set, is the new batch's id (so logs can carry it from
+	// the start); otherwise one is made.
+	BatchID string
+	// RerunOf is the batch this one reprocesses; it is marked superseded.
+	RerunOf string
 }
 
 // Record is one row handed to the ledger, validated or not.
@@ -77,10 +82,13 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	now := l.Now().UTC()
 	if prior, err := processedBatch(ctx, tx, f.SHA256); err != nil {
 		return enrollsftp.Batch{}, err
-	} else if prior != "" {
+	} else if prior != "" && prior != f.RerunOf {
 		return enrollsftp.Batch{}, fmt.Errorf("%w: the same bytes were processed as batch %s", ErrAlreadyProcessed, prior)
 	}
-	b := enrollsftp.Batch{ID: newID(), Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
+	if f.BatchID == "" {
+		f.BatchID = newID()
+	}
+	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
 		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header}
 	header, _ := json.Marshal(nonNil(f.Header))
 	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
@@ -130,6 +138,16 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	}
 	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: b.Status, at: now}); err != nil {
 		return b, err
+	}
+	if f.RerunOf != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
+			b.ID, f.RerunOf); err != nil {
+			return b, fmt.Errorf("enroll: supersede %s: %w", f.RerunOf, err)
+		}
+		if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: f.RerunOf, action: "SUPERSEDED",
+			after: map[string]string{"superseded_by": b.ID}, at: now}); err != nil {
+			return b, err
+		}
 	}
 	if f.DryRun {
 		if emit != nil {
@@ -206,11 +224,12 @@ func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) err
 }
 
 // processedBatch returns the id of a batch that already took these bytes.
-// A FAILED batch never finished, so its bytes may come again.
+// A FAILED batch never finished, so its bytes may come again; a superseded
+// batch counts through the rerun that replaced it.
 func processedBatch(ctx context.Context, q execer, sha string) (string, error) {
 	var id string
 	err := q.QueryRowContext(ctx, `SELECT id FROM batches WHERE sha256 = ? AND status <> 'FAILED'
-		ORDER BY received_at LIMIT 1`, sha).Scan(&id)
+		AND superseded_by = '' ORDER BY received_at LIMIT 1`, sha).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -254,4 +273,38 @@ func allowSet(ids []string) map[string]bool {
 		m[id] = true
 	}
 	return m
+}
+
+// RecordFailure stores a FAILED batch for a file whose processing hit an
+// operational error (nothing of it was applied: its transaction rolled
+// back). It keeps the staged copy's path, so `rerun` can try again once the
+// cause is fixed.
+func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enrollsftp.Batch, error) {
+	if f.BatchID == "" {
+		f.BatchID = newID()
+	}
+	now := l.Now().UTC()
+	msg := cause.Error()
+	if f.RerunOf != "" {
+		msg = "rerun of " + f.RerunOf + ": " + msg // the earlier batch stays as it was
+	}
+	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256, Size: f.Size,
+		Status: enrollsftp.BatchFailed, ReceivedAt: stamp(f.ReceivedAt), ProcessedAt: stamp(now),
+		StagedPath: f.StagedPath, Layout: f.Layout, Error: msg}
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return b, fmt.Errorf("enroll: record failure: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
+		received_at, processed_at, staged_path, error) VALUES (?, ?, ?, ?, ?, ?, ?, 'FAILED', ?, ?, ?, ?)`,
+		b.ID, b.Source, b.File, string(b.Type), b.Layout, b.SHA256, b.Size, b.ReceivedAt, b.ProcessedAt,
+		b.StagedPath, b.Error); err != nil {
+		return b, fmt.Errorf("enroll: record failure: %w", err)
+	}
+	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: "FAILED",
+		after: map[string]string{"error": b.Error}, at: now}); err != nil {
+		return b, err
+	}
+	return b, tx.Commit()
 }

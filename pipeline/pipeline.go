@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"enrollsftp"
@@ -38,6 +39,8 @@ type Options struct {
 	MaxRejectRatio float64
 	Employers      []string // nil: any employer
 	ReceivedAt     time.Time
+	RerunOf        string    // the batch this file is reprocessed for
+	Progress       io.Writer // when set, a progress line for long files
 }
 
 // Result is a processed file.
@@ -48,7 +51,8 @@ type Result struct {
 
 // ProcessFile processes one local file. It returns an error wrapping
 // enroll.ErrAlreadyProcessed, without touching anything, for bytes already
-// processed.
+// processed. Any other failure before the commit leaves nothing applied and
+// is recorded as a FAILED batch, which `rerun` can retry from o.Path.
 func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Options) (Result, error) {
 	if o.Name == "" {
 		o.Name = filepath.Base(o.Path)
@@ -56,52 +60,85 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	if o.Layout == "" {
 		o.Layout = string(o.Type) + ".v1"
 	}
-	layout, err := schemas.Load(o.Layout, o.LayoutDir)
-	if err != nil {
-		return Result{}, err
-	}
-	if layout.Type != string(o.Type) {
-		return Result{}, fmt.Errorf("pipeline: layout %s is for %s files, not %s", layout.Name, layout.Type, o.Type)
-	}
 	sum, size, err := hashFile(o.Path)
 	if err != nil {
 		return Result{}, err
 	}
-	log = log.With().Str("file", o.Name).Str("source", o.Source).Logger()
+	file := enroll.File{BatchID: uuid.NewString(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
+		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
+		MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
+	log = log.With().Str("source", o.Source).Str("batch_id", file.BatchID).Str("file", o.Name).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
-	} else if prior != "" {
+	} else if prior != "" && prior != o.RerunOf {
 		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
 	}
-	f, err := os.Open(o.Path)
-	if err != nil {
-		return Result{}, fmt.Errorf("pipeline: %w", err)
-	}
-	defer f.Close()
-	file := enroll.File{Source: o.Source, Name: o.Name, Type: o.Type, Layout: layout.Name, SHA256: sum, Size: size,
-		ReceivedAt: o.ReceivedAt, StagedPath: o.Path, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers,
-		DryRun: o.DryRun}
-	var rows enroll.Rows
-	if o.Type == enrollsftp.Census {
-		rows, err = censusRows(f, layout, &file, l.Now())
-	} else {
-		rows, err = electionRows(f, layout, &file)
-	}
-	if err != nil {
-		return Result{}, err
-	}
+	log.Info().Str("sha256", sum).Int64("size", size).Msg("processing file")
 	var res Result
-	res.Batch, err = l.Process(ctx, file, rows, func(v enroll.View) error {
+	res.Batch, err = apply(ctx, l, o, &file, func(v enroll.View) error {
 		res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
 		return err
 	})
-	if err != nil {
+	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return res, err
 	}
-	log.Info().Str("batch_id", res.Batch.ID).Str("status", res.Batch.Status).Int("rows", res.Batch.Rows).
+	if err != nil {
+		if !o.DryRun {
+			// The cause may be a cancelled context: record the failure anyway.
+			if _, rerr := l.RecordFailure(context.WithoutCancel(ctx), file, err); rerr != nil {
+				log.Error().Err(rerr).Msg("could not record the failed batch")
+			}
+		}
+		log.Error().Err(err).Msg("file failed: nothing applied")
+		return res, err
+	}
+	if !o.DryRun {
+		err = l.View(ctx, res.Batch.ID, func(v enroll.View) error {
+			res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
+			return err
+		})
+		if err != nil {
+			return res, fmt.Errorf("pipeline: batch %s committed, outputs not written (regenerate with ack): %w", res.Batch.ID, err)
+		}
+	}
+	log.Info().Str("status", res.Batch.Status).Int("rows", res.Batch.Rows).
 		Int("accepted", res.Batch.Accepted).Int("rejected", res.Batch.Rejected).Int("duplicate", res.Batch.Duplicate).
 		Int("pending_kyc", res.Batch.PendingKYC).Bool("dry_run", o.DryRun).Msg("file processed")
 	return res, nil
+}
+
+// apply reads, validates and applies the file in one ledger transaction.
+// emit writes the outputs of a dry run from inside its transaction.
+func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, emit func(enroll.View) error) (enrollsftp.Batch, error) {
+	layout, err := schemas.Load(o.Layout, o.LayoutDir)
+	if err != nil {
+		return enrollsftp.Batch{}, err
+	}
+	if layout.Type != string(o.Type) {
+		return enrollsftp.Batch{}, fmt.Errorf("pipeline: layout %s is for %s files, not %s", layout.Name, layout.Type, o.Type)
+	}
+	file.Layout = layout.Name
+	f, err := os.Open(o.Path)
+	if err != nil {
+		return enrollsftp.Batch{}, fmt.Errorf("pipeline: %w", err)
+	}
+	defer f.Close()
+	var rows enroll.Rows
+	if o.Type == enrollsftp.Census {
+		rows, err = censusRows(f, layout, file, l.Now())
+	} else {
+		rows, err = electionRows(f, layout, file)
+	}
+	if err != nil {
+		return enrollsftp.Batch{}, err
+	}
+	if o.Progress != nil && rows != nil {
+		rows = withProgress(rows, o.Progress)
+	}
+	if !o.DryRun {
+		emit = nil
+	}
+	return l.Process(ctx, *file, rows, emit)
 }
 
 // censusRows opens a census reader; a header problem becomes the file's
@@ -186,4 +223,38 @@ func hashFile(path string) (string, int64, error) {
 		return "", 0, fmt.Errorf("pipeline: read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Stage copies a local file into dir (mode 0600) under a name that cannot
+// clash, so a later rerun reads exactly the bytes that were processed.
+func Stage(path, dir string) (string, error) {
+	sum, _, err := hashFile(path)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("pipeline: staging: %w", err)
+	}
+	dst := filepath.Join(dir, sum[:16]+"-"+filepath.Base(path))
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil // the same bytes are staged already
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("pipeline: staging: %w", err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(dir, ".stage-*")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: staging: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("pipeline: staging: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("pipeline: staging: %w", err)
+	}
+	return dst, os.Rename(tmp.Name(), dst)
 }

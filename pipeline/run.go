@@ -55,52 +55,23 @@ type FileReport struct {
 // failure; what was committed before it stays committed and is delivered
 // by the next run.
 func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) ([]FileReport, error) {
-	log = log.With().Str("source", src.Name).Logger()
-	stage := filepath.Join(opts.Staging, src.Name)
-	folders := [3]string{src.Inbound, src.Outbound, src.Archive}
-	ep := src.Endpoint
-	shown := func(p string) string { return p }
-	if src.Embedded != "" {
-		work := filepath.Join(opts.Staging, "embedded", src.Name)
-		if err := ingest.SeedOnce(src.Embedded, work); err != nil {
-			return nil, err
-		}
-		srv, err := ingest.StartEmbedded(work, log)
-		if err != nil {
-			return nil, err
-		}
-		defer srv.Close()
-		ep = srv.Endpoint
-		shown = func(p string) string { return filepath.Join(srv.Root, p) }
-		for i, f := range folders {
-			folders[i] = ingest.ServedPath(f)
-		}
-	}
-	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, stage: stage,
-		inbound: folders[0], outbound: folders[1], archive: folders[2], shown: shown}
-	c, err := ingest.Dial(ctx, ep, log)
+	r, closeFn, err := connect(ctx, l, log, src, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	r.c = c
-	for _, dir := range []string{r.outbound, r.archive} {
-		if err := c.SFTP.MkdirAll(dir); err != nil {
-			return nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, err)
-		}
-	}
+	defer closeFn()
 	if err := r.redeliver(); err != nil {
 		return r.reports, err
 	}
-	listing, err := c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now())
+	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now())
 	if err != nil {
 		return r.reports, err
 	}
 	for _, ref := range listing.Refused {
-		log.Warn().Str("file", ref.Name).Str("reason", ref.Reason).Msg("remote file refused, not followed")
+		r.log.Warn().Str("file", ref.Name).Str("reason", ref.Reason).Msg("remote file refused, not followed")
 	}
 	for _, w := range listing.Waiting {
-		log.Info().Str("file", w.Name).Time("modified", w.ModTime).Msg("file changed recently, waiting for min_file_age")
+		r.log.Info().Str("file", w.Name).Time("modified", w.ModTime).Msg("file changed recently, waiting for min_file_age")
 	}
 	for _, f := range listing.Ready {
 		if err := r.take(f); err != nil {
@@ -195,12 +166,8 @@ func (r *sourceRun) redeliver() error {
 		return err
 	}
 	for _, b := range pending {
-		out := filepath.Join(r.stage, "out")
-		var files export.Files
-		if err := r.l.View(r.ctx, b.ID, func(v enroll.View) error {
-			files, err = export.Write(out, v.Batch, export.Records(v.Each))
-			return err
-		}); err != nil {
+		files, err := r.rebuild(b)
+		if err != nil {
 			return err
 		}
 		// The input is not archived here: a file of the same name may be a new
@@ -213,4 +180,15 @@ func (r *sourceRun) redeliver() error {
 		}
 	}
 	return nil
+}
+
+// rebuild writes a batch's outputs from the ledger into the local outbox.
+func (r *sourceRun) rebuild(b enrollsftp.Batch) (export.Files, error) {
+	var files export.Files
+	err := r.l.View(r.ctx, b.ID, func(v enroll.View) error {
+		var err error
+		files, err = export.Write(filepath.Join(r.stage, "out"), v.Batch, export.Records(v.Each))
+		return err
+	})
+	return files, err
 }

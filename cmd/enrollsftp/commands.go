@@ -6,10 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mattn/go-isatty"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -49,9 +52,18 @@ func (a *app) process(args []string) error {
 		return err
 	}
 	defer l.Close()
-	res, err := pipeline.ProcessFile(a.ctx, l, a.log, pipeline.Options{Path: pos[0], Type: ft, Layout: *layout,
-		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio,
-		ReceivedAt: a.now()})
+	o := pipeline.Options{Path: pos[0], Name: filepath.Base(pos[0]), Type: ft, Layout: *layout,
+		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio, ReceivedAt: a.now()}
+	if !*dry {
+		// A staged copy (0600) is what `rerun` reprocesses.
+		if o.Path, err = pipeline.Stage(pos[0], filepath.Join(a.cfg.path(a.cfg.Staging), "local")); err != nil {
+			return err
+		}
+	}
+	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		o.Progress = f
+	}
+	res, err := pipeline.ProcessFile(a.ctx, l, a.log, o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return &exitError{code: exitRejected, err: err}
 	}

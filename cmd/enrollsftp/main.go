@@ -56,6 +56,7 @@ const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339]
 
 commands:
   run [--source S]
+  rerun ID [--force] [--out DIR]
   process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load FILE
   batches [--json] [--status S] [--source S] [--since RFC3339]
@@ -135,6 +136,8 @@ func (a *app) dispatch(args []string) error {
 	switch cmd {
 	case "run":
 		return a.run(rest)
+	case "rerun":
+		return a.rerun(rest)
 	case "process":
 		return a.process(rest)
 	case "plans":

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/pipeline"
+)
+
+// rerun reprocesses a stored batch from its staged copy: FAILED, REJECTED
+// (after a layout fix) or HELD (with --force), and delivers the new outputs
+// to the batch's source when it is still configured.
+func (a *app) rerun(args []string) error {
+	fs := flag.NewFlagSet("rerun", flag.ContinueOnError)
+	force := fs.Bool("force", false, "release a HELD batch: apply it whatever its rejected share")
+	out := fs.String("out", "out", "local output folder")
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("rerun: want exactly one batch ID")
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	b, err := l.Batch(a.ctx, pos[0])
+	if errors.Is(err, enroll.ErrBatchNotFound) {
+		return notFound(err)
+	}
+	if err != nil {
+		return err
+	}
+	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
+		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}}
+	if b.Source != "" {
+		if srcs, err := a.sources(b.Source); err == nil {
+			o.Source = &srcs[0]
+		} else {
+			a.log.Warn().Str("source", b.Source).Msg("the batch's source is not configured: outputs are written locally only")
+		}
+	}
+	if err := a.loadPlans(l); err != nil {
+		return err
+	}
+	res, err := pipeline.Rerun(a.ctx, l, a.log, b.ID, o)
+	if errors.Is(err, pipeline.ErrNotRerunnable) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if res.Batch.ID != "" {
+		printSummary(a, res.Batch, false)
+		fmt.Fprintf(a.stdout, "batch %s supersedes %s\n", res.Batch.ID, b.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Batch.Status == enrollsftp.BatchRejected || res.Batch.Status == enrollsftp.BatchHeld {
+		return &exitError{code: exitRejected, err: fmt.Errorf("rerun of %s: batch %s is %s", b.ID, res.Batch.ID, res.Batch.Status)}
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"enrollsftp"
+	"enrollsftp/enroll"
+	"enrollsftp/ingest"
+)
+
+// ErrNotRerunnable is returned for a batch rerun cannot take.
+var ErrNotRerunnable = errors.New("not rerunnable")
+
+// RerunOptions say how to reprocess a stored batch.
+type RerunOptions struct {
+	Force     bool   // release a HELD batch: apply it whatever its rejected share
+	OutDir    string // local outputs
+	LayoutDir string
+	// Source is the batch's source as configured now (nil for a local
+	// `process` batch, or a source no longer configured): its layouts,
+	// limits and employers apply, and the new outputs are delivered to it.
+	Source *Source
+	Run    RunOptions
+}
+
+// Rerun reprocesses a FAILED, REJECTED or (with Force) HELD batch from its
+// staged copy, as a new batch that supersedes it, and delivers the new
+// outputs to the batch's source.
+func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string, o RerunOptions) (Result, error) {
+	b, err := l.Batch(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case b.SupersededBy != "":
+		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s", ErrNotRerunnable, id, b.SupersededBy)
+	case b.Status == enrollsftp.BatchHeld && !o.Force:
+		return Result{}, fmt.Errorf("%w: batch %s is HELD: release it with --force", ErrNotRerunnable, id)
+	case b.Status == enrollsftp.BatchApplied || b.Status == enrollsftp.BatchReceived:
+		return Result{}, fmt.Errorf("%w: batch %s is %s", ErrNotRerunnable, id, b.Status)
+	}
+	if sum, _, err := hashFile(b.StagedPath); err != nil {
+		return Result{}, fmt.Errorf("%w: the staged copy of batch %s is unreadable: %v", ErrNotRerunnable, id, err)
+	} else if sum != b.SHA256 {
+		return Result{}, fmt.Errorf("%w: the staged copy %s no longer has the bytes of batch %s", ErrNotRerunnable, b.StagedPath, id)
+	}
+	received, _ := time.Parse(time.RFC3339, b.ReceivedAt)
+	po := Options{Path: b.StagedPath, Name: b.File, Source: b.Source, Type: b.Type, Layout: b.Layout,
+		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id}
+	if s := o.Source; s != nil {
+		if layout := s.Layouts[b.Type]; layout != "" {
+			po.Layout = layout
+		}
+		po.MaxRejectRatio, po.Employers = s.MaxRejectRatio, s.Employers
+	}
+	if o.Force {
+		po.MaxRejectRatio = 0
+	}
+	log.Info().Str("batch_id", id).Str("status", b.Status).Bool("force", o.Force).Msg("rerun")
+	res, err := ProcessFile(ctx, l, log, po)
+	if err != nil || o.Source == nil {
+		return res, err
+	}
+	return res, DeliverBatch(ctx, l, log, *o.Source, o.Run, res.Batch.ID)
+}
+
+// DeliverBatch connects to a source and delivers one batch's outputs,
+// rebuilt from the ledger.
+func DeliverBatch(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions, id string) error {
+	r, closeFn, err := connect(ctx, l, log, src, opts)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	b, err := l.Batch(ctx, id)
+	if err != nil {
+		return err
+	}
+	files, err := r.rebuild(b)
+	if err != nil {
+		return err
+	}
+	_, err = r.deliver(b, files, "")
+	return err
+}
+
+// connect opens a source (starting the embedded server when it is one)
+// and returns a sourceRun on it.
+func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) (*sourceRun, func(), error) {
+	log = log.With().Str("source", src.Name).Logger()
+	folders := [3]string{src.Inbound, src.Outbound, src.Archive}
+	ep := src.Endpoint
+	shown := func(p string) string { return p }
+	var srv *ingest.Embedded
+	if src.Embedded != "" {
+		work := filepath.Join(opts.Staging, "embedded", src.Name)
+		if err := ingest.SeedOnce(src.Embedded, work); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if srv, err = ingest.StartEmbedded(work, log); err != nil {
+			return nil, nil, err
+		}
+		ep = srv.Endpoint
+		root := srv.Root
+		shown = func(p string) string { return filepath.Join(root, p) }
+		for i, f := range folders {
+			folders[i] = ingest.ServedPath(f)
+		}
+	}
+	stop := func() {
+		if srv != nil {
+			srv.Close()
+		}
+	}
+	c, err := ingest.Dial(ctx, ep, log)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, c: c,
+		stage: filepath.Join(opts.Staging, src.Name), shown: shown,
+		inbound: folders[0], outbound: folders[1], archive: folders[2]}
+	for _, dir := range []string{r.outbound, r.archive} {
+		if err := c.SFTP.MkdirAll(dir); err != nil {
+			c.Close()
+			stop()
+			return nil, nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, err)
+		}
+	}
+	return r, func() { c.Close(); stop() }, nil
+}
