@@ -153,3 +153,5 @@ func (e *env) withCensus() {
 		}
 	}
 }
+
+func enrollFilter(status string) enroll.Filter { return enroll.Filter{Status: status} }
