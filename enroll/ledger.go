@@ -125,3 +125,19 @@ type execer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// Check opens the ledger at path afresh, read-only, and reads from it: the
+// health check. It fails when the file is gone or unreadable, which the
+// daemon's own open connection would not notice.
+func Check(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=2000")
+	if err != nil {
+		return fmt.Errorf("enroll: check: %w", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("enroll: check %s: %w", path, err)
+	}
+	return nil
+}

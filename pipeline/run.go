@@ -57,15 +57,15 @@ type FileReport struct {
 func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) ([]FileReport, error) {
 	r, closeFn, err := connect(ctx, l, log, src, opts)
 	if err != nil {
-		return nil, err
+		return nil, &StepError{"connect", err}
 	}
 	defer closeFn()
 	if err := r.redeliver(); err != nil {
-		return r.reports, err
+		return r.reports, &StepError{"deliver", err}
 	}
 	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now())
 	if err != nil {
-		return r.reports, err
+		return r.reports, &StepError{"list", err}
 	}
 	for _, ref := range listing.Refused {
 		r.log.Warn().Str("file", ref.Name).Str("reason", ref.Reason).Msg("remote file refused, not followed")
@@ -100,7 +100,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	log := r.log.With().Str("file", f.Name).Logger()
 	staged, err := r.c.Download(r.ctx, f, r.stage)
 	if err != nil {
-		return err // a failed download is never processed
+		return &StepError{"download", err} // a failed download is never processed
 	}
 	if prior, err := r.l.AlreadyProcessed(r.ctx, staged.SHA256); err != nil {
 		return err
@@ -108,7 +108,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		os.Remove(staged.Path)
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
 		if err != nil {
-			return err
+			return &StepError{"archive", err}
 		}
 		log.Info().Str("batch_id", prior).Str("archived", dst).Msg("same bytes already processed: archived without processing")
 		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Note: "already processed as batch " + prior})
@@ -122,12 +122,34 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		return nil // another process took it between our check and our commit
 	}
 	if err != nil {
-		return err
+		return &StepError{"process", err}
 	}
 	rep := FileReport{Source: r.src.Name, File: f.Name, Batch: res.Batch}
 	rep.Delivered, err = r.deliver(res.Batch, res.Files, f.Path)
 	r.reports = append(r.reports, rep)
-	return err
+	if err != nil {
+		return &StepError{"deliver", err}
+	}
+	return nil
+}
+
+// StepError says which step of a pass over a source failed: connect,
+// list, download, process, deliver or archive.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Step names the step an error of RunSource came from ("other" if none).
+func Step(err error) string {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se.Step
+	}
+	return "other"
 }
 
 // deliver uploads a committed batch's outputs, archives its input (when it

@@ -23,8 +23,10 @@ type Config struct {
 	Staging string `yaml:"staging"`
 	Plans   string `yaml:"plans"`
 	Layouts string `yaml:"layouts"` // folder of operator layouts; default "schemas"
-	Out     string `yaml:"out"`     // where local commands write outputs; default ./out
-	Log     struct {
+	// ShutdownTimeout is how long serve lets a file in progress finish on
+	// SIGTERM before rolling it back.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
@@ -63,7 +65,8 @@ type Source struct {
 }
 
 func defaultConfig(dir string) *Config {
-	c := &Config{Ledger: "var/ledger.db", Staging: "var/staging", Layouts: "schemas", Out: "out", dir: dir}
+	c := &Config{Ledger: "var/ledger.db", Staging: "var/staging", Layouts: "schemas",
+		ShutdownTimeout: 30 * time.Second, dir: dir}
 	c.Log.Level, c.Log.Format = "info", "json"
 	c.HTTP.Addr = "127.0.0.1:9464"
 	return c

@@ -55,7 +55,8 @@ func notFound(err error) error {
 const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] COMMAND ...
 
 commands:
-  run [--source S]
+  run [--source S] [--lock-wait D]
+  serve [--http ADDR]
   rerun ID [--force] [--out DIR]
   process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load FILE
@@ -136,6 +137,8 @@ func (a *app) dispatch(args []string) error {
 	switch cmd {
 	case "run":
 		return a.run(rest)
+	case "serve":
+		return a.serve(rest)
 	case "rerun":
 		return a.rerun(rest)
 	case "process":

@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"enrollsftp/pipeline"
+)
+
+// metrics are what /metrics exports, on a registry of their own so tests
+// (and two daemons in one process) never collide.
+type metrics struct {
+	reg         *prometheus.Registry
+	files       *prometheus.CounterVec
+	rows        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	lastSuccess *prometheus.GaugeVec
+	sftpErrors  *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "enrollsftp_files_total",
+			Help: "Files taken from sources, by batch status (or SKIPPED for bytes already processed)."},
+			[]string{"source", "status"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "enrollsftp_rows_total",
+			Help: "Records processed, by outcome."}, []string{"source", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "enrollsftp_run_duration_seconds",
+			Help: "Duration of one pass over a source.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)},
+			[]string{"source"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "enrollsftp_last_success_timestamp_seconds",
+			Help: "When a pass over the source last succeeded (Unix time)."}, []string{"source"}),
+		sftpErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "enrollsftp_sftp_errors_total",
+			Help: "Failed passes over a source, by the step that failed."}, []string{"source", "step"}),
+	}
+	m.reg.MustRegister(m.files, m.rows, m.duration, m.lastSuccess, m.sftpErrors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one pass over a source.
+func (m *metrics) observe(source string, reports []pipeline.FileReport, seconds float64, err error, end float64) {
+	m.duration.WithLabelValues(source).Observe(seconds)
+	for _, r := range reports {
+		if r.Note == "redelivered" {
+			continue // counted when it was processed
+		}
+		if r.Batch.ID == "" {
+			m.files.WithLabelValues(source, "SKIPPED").Inc()
+			continue
+		}
+		b := r.Batch
+		m.files.WithLabelValues(source, b.Status).Inc()
+		m.rows.WithLabelValues(source, "ACCEPTED").Add(float64(b.Accepted))
+		m.rows.WithLabelValues(source, "REJECTED").Add(float64(b.Rejected))
+		m.rows.WithLabelValues(source, "DUPLICATE").Add(float64(b.Duplicate))
+		m.rows.WithLabelValues(source, "PENDING_KYC").Add(float64(b.PendingKYC))
+	}
+	if err != nil {
+		m.sftpErrors.WithLabelValues(source, pipeline.Step(err)).Inc()
+		return
+	}
+	m.lastSuccess.WithLabelValues(source).Set(end)
+}
