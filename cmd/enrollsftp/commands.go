@@ -136,26 +136,30 @@ func (a *app) plansLoad(args []string) error {
 
 // batchJSON is the stable shape of SPEC §9.
 type batchJSON struct {
-	BatchID     string         `json:"batch_id"`
-	Source      string         `json:"source"`
-	File        string         `json:"file"`
-	Type        string         `json:"type"`
-	SHA256      string         `json:"sha256"`
-	Status      string         `json:"status"`
-	Rows        int            `json:"rows"`
-	Accepted    int            `json:"accepted"`
-	Rejected    int            `json:"rejected"`
-	Duplicate   int            `json:"duplicate"`
-	PendingKYC  int            `json:"pending_kyc"`
-	ReceivedAt  string         `json:"received_at"`
-	ProcessedAt string         `json:"processed_at"`
-	ErrorCodes  map[string]int `json:"error_codes,omitempty"`
+	BatchID     string `json:"batch_id"`
+	Source      string `json:"source"`
+	File        string `json:"file"`
+	Type        string `json:"type"`
+	SHA256      string `json:"sha256"`
+	Status      string `json:"status"`
+	Rows        int    `json:"rows"`
+	Accepted    int    `json:"accepted"`
+	Rejected    int    `json:"rejected"`
+	Duplicate   int    `json:"duplicate"`
+	PendingKYC  int    `json:"pending_kyc"`
+	ReceivedAt  string `json:"received_at"`
+	ProcessedAt string `json:"processed_at"`
+	// More keys than SPEC §9 lists: for operators.
+	SupersededBy string         `json:"superseded_by"`
+	Error        string         `json:"error,omitempty"`
+	ErrorCodes   map[string]int `json:"error_codes,omitempty"`
 }
 
 func toJSON(b enrollsftp.Batch) batchJSON {
 	return batchJSON{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
 		Status: b.Status, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
-		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt}
+		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt, SupersededBy: b.SupersededBy,
+		Error: b.Error}
 }
 
 func (a *app) batches(args []string) error {
@@ -248,7 +252,8 @@ func (a *app) batchShow(args []string) error {
 		{"type", string(b.Type)}, {"sha256", b.SHA256}, {"size", fmt.Sprint(b.Size)}, {"status", b.Status},
 		{"rows", fmt.Sprint(b.Rows)}, {"accepted", fmt.Sprint(b.Accepted)}, {"rejected", fmt.Sprint(b.Rejected)},
 		{"duplicate", fmt.Sprint(b.Duplicate)}, {"pending_kyc", fmt.Sprint(b.PendingKYC)},
-		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}} {
+		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}, {"superseded_by", dash(b.SupersededBy)},
+		{"delivered_at", dash(b.DeliveredAt)}, {"staged", dash(b.StagedPath)}, {"error", dash(b.Error)}} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
 	codes := make([]string, 0, len(counts))

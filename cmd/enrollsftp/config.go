@@ -85,28 +85,50 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	// ${ENV} is expanded in values only, after parsing: a comment may
+	// mention ${VAR} and a secret cannot break the YAML around it.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	var missing []string
-	expanded := envRef.ReplaceAllStringFunc(string(data), func(m string) string {
-		name := envRef.FindStringSubmatch(m)[1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
+	expandNode(&root, &missing)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("config %s: environment variables not set: %s", path, strings.Join(missing, ", "))
 	}
 	c := defaultConfig(filepath.Dir(path))
-	dec := yaml.NewDecoder(strings.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if len(root.Content) > 0 {
+		var buf strings.Builder
+		enc := yaml.NewEncoder(&buf)
+		if err := enc.Encode(&root); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(buf.String()))
+		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+func expandNode(n *yaml.Node, missing *[]string) {
+	if n.Kind == yaml.ScalarNode {
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := envRef.FindStringSubmatch(m)[1]
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				*missing = append(*missing, name)
+			}
+			return v
+		})
+	}
+	for _, c := range n.Content {
+		expandNode(c, missing)
+	}
 }
 
 // Validate names the first field that is wrong.

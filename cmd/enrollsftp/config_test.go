@@ -27,7 +27,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bad pattern type", good + "    patterns: {payroll: \"*.csv\"}\n", "patterns.payroll"},
 		{"bad ratio", good + "    max_reject_ratio: 1.5\n", "max_reject_ratio"},
 		{"unknown key", good + "    colour: blue\n", "colour"},
-		{"missing env", good + "    employers: [${ENROLLSFTP_TEST_UNSET_VAR}]\n", "ENROLLSFTP_TEST_UNSET_VAR"},
+		{"missing env", good + "    employers: [\"${ENROLLSFTP_TEST_UNSET_VAR}\"]\n", "ENROLLSFTP_TEST_UNSET_VAR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,5 +77,21 @@ sources:
 	}
 	if c, err := loadConfig(filepath.Join(dir, "missing.yaml"), false); err != nil || c.Ledger != "var/ledger.db" {
 		t.Errorf("an absent default config: got %v, %v; want the defaults", c, err)
+	}
+}
+
+func TestShippedConfigsAreValid(t *testing.T) {
+	t.Setenv("GLOBEX_SFTP_PASSWORD", "x")
+	for _, p := range []string{"../../config.yaml", "../../deploy/config.example.yaml"} {
+		c, err := loadConfig(p, true)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		for _, s := range c.Sources {
+			if s.Schedule == "" {
+				t.Errorf("%s: source %s has no schedule", p, s.Name)
+			}
+		}
 	}
 }

@@ -179,6 +179,24 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A mostly rejected file is HELD (exit 3) and applies only on rerun --force.
+	c.run(3, "process", "--type", "elections", "--max-reject-ratio", "0.5", e2e("elections_mostly_bad_20261119.csv"))
+	var held []struct {
+		BatchID string `json:"batch_id"`
+	}
+	jsonUnmarshal(c.run(0, "batches", "--status", "HELD", "--json"), &held)
+	if len(held) != 1 {
+		t.Fatalf("HELD batches: got %d, want 1", len(held))
+	}
+	if n := len(enrollments(c.lookup("ACME", "E009"))); n != 0 {
+		t.Fatalf("a HELD batch applied %d enrollments", n)
+	}
+	c.run(2, "rerun", held[0].BatchID)
+	c.run(0, "rerun", held[0].BatchID, "--force")
+	if n := len(enrollments(c.lookup("ACME", "E009"))); n != 1 {
+		t.Errorf("after rerun --force: %d enrollments, want 1", n)
+	}
+
 	// The same bytes again are refused: exit 3, nothing changes.
 	before := c.run(0, "batches", "--json")
 	c.run(3, "process", "--type", "census", e2e("census_acme_20261115.csv"))
@@ -192,14 +210,18 @@ func TestEndToEnd(t *testing.T) {
 
 	// Every batch's outputs regenerate byte for byte, months later.
 	var batches []struct {
-		BatchID string `json:"batch_id"`
-		File    string `json:"file"`
+		BatchID      string `json:"batch_id"`
+		File         string `json:"file"`
+		SupersededBy string `json:"superseded_by"`
 	}
 	if err := json.Unmarshal([]byte(c.run(0, "batches", "--json")), &batches); err != nil {
 		t.Fatal(err)
 	}
 	c.now = "2027-03-01T00:00:00Z"
 	for _, b := range batches {
+		if b.SupersededBy != "" {
+			continue // its rerun wrote the outputs of that name
+		}
 		c.run(0, "ack", b.BatchID, "--out", "regen")
 		base := strings.TrimSuffix(b.File, ".csv")
 		for _, suffix := range []string{".ack.csv", ".ack.json", ".errors.csv"} {
