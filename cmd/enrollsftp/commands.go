@@ -220,21 +220,11 @@ func (a *app) batchShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("batch show: want exactly one ID")
-	}
-	l, err := a.openLedger()
+	l, b, err := a.openBatch("batch show", pos)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	b, err := l.Batch(a.ctx, pos[0])
-	if errors.Is(err, enroll.ErrBatchNotFound) {
-		return notFound(err)
-	}
-	if err != nil {
-		return err
-	}
 	counts, err := l.CodeCounts(a.ctx, b.ID)
 	if err != nil {
 		return err
@@ -395,4 +385,25 @@ func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// openBatch opens the ledger and loads the batch named by the command's
+// one argument; the caller closes the ledger.
+func (a *app) openBatch(cmd string, pos []string) (*enroll.Ledger, enrollsftp.Batch, error) {
+	if len(pos) != 1 {
+		return nil, enrollsftp.Batch{}, usageErr("%s: want exactly one batch ID", cmd)
+	}
+	l, err := a.openLedger()
+	if err != nil {
+		return nil, enrollsftp.Batch{}, err
+	}
+	b, err := l.Batch(a.ctx, pos[0])
+	if err != nil {
+		l.Close()
+		if errors.Is(err, enroll.ErrBatchNotFound) {
+			return nil, b, notFound(err)
+		}
+		return nil, b, err
+	}
+	return l, b, nil
 }

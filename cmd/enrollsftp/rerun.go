@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"enrollsftp"
-	"enrollsftp/enroll"
 	"enrollsftp/pipeline"
 )
 
@@ -21,21 +20,11 @@ func (a *app) rerun(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("rerun: want exactly one batch ID")
-	}
-	l, err := a.openLedger()
+	l, b, err := a.openBatch("rerun", pos)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	b, err := l.Batch(a.ctx, pos[0])
-	if errors.Is(err, enroll.ErrBatchNotFound) {
-		return notFound(err)
-	}
-	if err != nil {
-		return err
-	}
 	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
 		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}}
 	if b.Source != "" {
