@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"enrollsftp/pipeline"
 )
@@ -34,7 +35,7 @@ func newMetrics() *metrics {
 			Help: "Failed passes over a source, by the step that failed."}, []string{"source", "step"}),
 	}
 	m.reg.MustRegister(m.files, m.rows, m.duration, m.lastSuccess, m.sftpErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

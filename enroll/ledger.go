@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,10 +112,6 @@ var errNotFound = errors.New("not found")
 
 func notFound(err error) bool {
 	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNotFound)
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // execer is what helpers need from a *sql.Tx.
