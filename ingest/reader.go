@@ -47,12 +47,16 @@ type Reader[T any] struct {
 // CensusRow or ElectionRow, matching the layout's type. An
 // *enrollsftp.FileError reports a file-level rejection; when the header was
 // read but does not fit the layout, the Reader comes back too, for Header.
-func NewReader[T any](r io.Reader, layout *schemas.Layout) (*Reader[T], error) {
+func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Reader[T], error) {
 	columns, err := columnsFor[T](layout)
 	if err != nil {
 		return nil, err
 	}
-	text, err := openText(r)
+	o := options{maxLine: DefaultMaxLineLength}
+	for _, f := range opts {
+		f(&o)
+	}
+	text, err := openText(r, o.maxLine)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -79,6 +83,19 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout) (*Reader[T], error) {
 	}
 	return rd, nil
 }
+
+// DefaultMaxLineLength bounds a physical line, so a file without line
+// breaks cannot make the reader hold it whole.
+const DefaultMaxLineLength = 1 << 20
+
+// Option tunes a Reader.
+type Option func(*options)
+
+type options struct{ maxLine int }
+
+// MaxLineLength sets the longest physical line accepted, in bytes (0: no
+// limit); a longer one rejects the file with LINE_TOO_LONG.
+func MaxLineLength(n int) Option { return func(o *options) { o.maxLine = n } }
 
 func columnsFor[T any](layout *schemas.Layout) ([]string, error) {
 	var zero T
@@ -131,11 +148,19 @@ func (rd *Reader[T]) matchHeader(columns []string) error {
 				Message: fmt.Sprintf("required column %q is missing", c.Name)})
 		}
 	}
+	if len(errs) > maxHeaderErrors {
+		// A file of 10,000 stray columns gets a readable error, not 10,000.
+		more := len(errs) - maxHeaderErrors
+		errs = append(errs[:maxHeaderErrors], &enrollsftp.Error{Code: errs[maxHeaderErrors].Code,
+			Message: fmt.Sprintf("and %d more header problems", more)})
+	}
 	if len(errs) > 0 {
 		return &enrollsftp.FileError{Errors: errs}
 	}
 	return nil
 }
+
+const maxHeaderErrors = 20
 
 // Header is the input's own header row, BOM removed.
 func (rd *Reader[T]) Header() []string { return rd.header }
@@ -223,6 +248,10 @@ func blank(rec []string) bool {
 func classify(err error) error {
 	if errors.Is(err, io.EOF) {
 		return io.EOF
+	}
+	var long *errLineTooLong
+	if errors.As(err, &long) {
+		return fileError(enrollsftp.LineTooLong, long.Error()+": rows can no longer be read safely")
 	}
 	var enc *errEncoding
 	if errors.As(err, &enc) {

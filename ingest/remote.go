@@ -195,3 +195,23 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 	}
 	return Staged{Path: final, SHA256: sum, Size: n}, nil
 }
+
+// Hash reads a remote file to its SHA-256 without keeping it: for a file
+// too large to stage, which is rejected but still deduplicated and acked.
+func (c *Client) Hash(ctx context.Context, f RemoteFile) (string, int64, error) {
+	rf, err := c.SFTP.Open(f.Path)
+	if err != nil {
+		return "", 0, fmt.Errorf("ingest: open %s: %w", f.Path, err)
+	}
+	defer rf.Close()
+	defer context.AfterFunc(ctx, func() { rf.Close() })()
+	h := sha256.New()
+	n, err := rf.WriteTo(h)
+	if err != nil {
+		return "", 0, fmt.Errorf("ingest: read %s: %w", f.Path, err)
+	}
+	if n != f.Size {
+		return "", 0, fmt.Errorf("ingest: read %s: got %d bytes, listed %d: the file changed", f.Path, n, f.Size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

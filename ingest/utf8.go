@@ -31,6 +31,21 @@ type textReader struct {
 	n      int   // end of the bytes read
 	err    error // the underlying reader's, returned once checked bytes run out
 	offset int64 // of buf[0] in the input, for error messages
+
+	maxLine int   // longest physical line allowed, in bytes; 0: no limit
+	lineLen int   // bytes of the current physical line seen so far
+	line    int64 // physical lines completed, for error messages
+}
+
+// errLineTooLong is returned when a physical line passes the limit: the
+// reader stops rather than hold an unbounded line in memory.
+type errLineTooLong struct {
+	line  int64
+	limit int
+}
+
+func (e *errLineTooLong) Error() string {
+	return fmt.Sprintf("line %d is longer than %d bytes", e.line, e.limit)
 }
 
 func (t *textReader) Read(p []byte) (int, error) {
@@ -84,13 +99,32 @@ func (t *textReader) fill() error {
 		}
 		return &errEncoding{offset: t.offset + int64(bad), what: "invalid UTF-8"}
 	}
+	if t.maxLine > 0 {
+		for rest := chunk; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				t.lineLen += len(rest)
+				break
+			}
+			t.lineLen += i
+			if t.lineLen > t.maxLine {
+				break
+			}
+			t.line++
+			t.lineLen = 0
+			rest = rest[i+1:]
+		}
+		if t.lineLen > t.maxLine {
+			return &errLineTooLong{line: t.line + 1, limit: t.maxLine}
+		}
+	}
 	t.valid = end
 	return nil
 }
 
 // openText checks the byte order mark and returns a reader of the text after
 // it. UTF-16 and UTF-32 files are refused by their BOM, before any parsing.
-func openText(r io.Reader) (io.Reader, error) {
+func openText(r io.Reader, maxLine int) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -105,5 +139,5 @@ func openText(r io.Reader) (io.Reader, error) {
 		return nil, &errEncoding{what: "UTF-16 or UTF-32 byte order mark"}
 	}
 	// offset counts the BOM, so error messages give the byte's place in the file.
-	return &textReader{r: br, buf: make([]byte, 64<<10), offset: int64(skipped)}, nil
+	return &textReader{r: br, buf: make([]byte, 64<<10), offset: int64(skipped), maxLine: maxLine}, nil
 }

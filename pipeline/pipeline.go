@@ -41,6 +41,12 @@ type Options struct {
 	ReceivedAt     time.Time
 	RerunOf        string    // the batch this file is reprocessed for
 	Progress       io.Writer // when set, a progress line for long files
+	MaxFileSize    int64     // larger files are rejected FILE_TOO_LARGE unread; 0: no limit
+	MaxLineLength  int       // longer physical lines reject the file LINE_TOO_LONG; 0: the default
+	// SHA256 and Size, when set, describe a file that was hashed but not
+	// staged (too large to keep): Path is then empty.
+	SHA256 string
+	Size   int64
 }
 
 // Result is a processed file.
@@ -60,9 +66,12 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	if o.Layout == "" {
 		o.Layout = string(o.Type) + ".v1"
 	}
-	sum, size, err := hashFile(o.Path)
-	if err != nil {
-		return Result{}, err
+	sum, size := o.SHA256, o.Size
+	if sum == "" {
+		var err error
+		if sum, size, err = hashFile(o.Path); err != nil {
+			return Result{}, err
+		}
 	}
 	file := enroll.File{BatchID: uuid.NewString(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
@@ -73,8 +82,13 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	} else if prior != "" && prior != o.RerunOf {
 		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
 	}
+	if o.MaxFileSize > 0 && size > o.MaxFileSize {
+		file.FileErrors = enrollsftp.Errors{{Code: enrollsftp.FileTooLarge,
+			Message: fmt.Sprintf("the file is %d bytes; the limit is %d", size, o.MaxFileSize)}}
+	}
 	log.Info().Str("sha256", sum).Int64("size", size).Msg("processing file")
 	var res Result
+	var err error
 	res.Batch, err = apply(ctx, l, o, &file, func(v enroll.View) error {
 		res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
 		return err
@@ -110,6 +124,12 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 // apply reads, validates and applies the file in one ledger transaction.
 // emit writes the outputs of a dry run from inside its transaction.
 func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, emit func(enroll.View) error) (enrollsftp.Batch, error) {
+	if !o.DryRun {
+		emit = nil
+	}
+	if len(file.FileErrors) > 0 {
+		return l.Process(ctx, *file, nil, emit) // rejected unread
+	}
 	layout, err := schemas.Load(o.Layout, o.LayoutDir)
 	if err != nil {
 		return enrollsftp.Batch{}, err
@@ -124,10 +144,14 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 	}
 	defer f.Close()
 	var rows enroll.Rows
+	lim := ingest.MaxLineLength(ingest.DefaultMaxLineLength)
+	if o.MaxLineLength > 0 {
+		lim = ingest.MaxLineLength(o.MaxLineLength)
+	}
 	if o.Type == enrollsftp.Census {
-		rows, err = censusRows(f, layout, file, l.Now())
+		rows, err = censusRows(f, layout, file, l.Now(), lim)
 	} else {
-		rows, err = electionRows(f, layout, file)
+		rows, err = electionRows(f, layout, file, lim)
 	}
 	if err != nil {
 		return enrollsftp.Batch{}, err
@@ -135,16 +159,13 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 	if o.Progress != nil && rows != nil {
 		rows = withProgress(rows, o.Progress)
 	}
-	if !o.DryRun {
-		emit = nil
-	}
 	return l.Process(ctx, *file, rows, emit)
 }
 
 // censusRows opens a census reader; a header problem becomes the file's
 // file-level errors rather than a failure.
-func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time.Time) (enroll.Rows, error) {
-	rd, err := ingest.NewReader[ingest.CensusRow](r, layout)
+func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time.Time, opts ...ingest.Option) (enroll.Rows, error) {
+	rd, err := ingest.NewReader[ingest.CensusRow](r, layout, opts...)
 	if rd != nil {
 		file.Header = rd.Header()
 	}
@@ -171,8 +192,8 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 	}, nil
 }
 
-func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File) (enroll.Rows, error) {
-	rd, err := ingest.NewReader[ingest.ElectionRow](r, layout)
+func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File, opts ...ingest.Option) (enroll.Rows, error) {
+	rd, err := ingest.NewReader[ingest.ElectionRow](r, layout, opts...)
 	if rd != nil {
 		file.Header = rd.Header()
 	}

@@ -31,6 +31,8 @@ type Source struct {
 	MinFileAge     time.Duration
 	MaxRejectRatio float64
 	Employers      []string // nil: any employer
+	MaxFileSize    int64    // 0: no limit
+	MaxLineLength  int      // 0: the default
 }
 
 // RunOptions are shared by every source of a run.
@@ -98,14 +100,23 @@ type sourceRun struct {
 // take downloads, processes and delivers one file.
 func (r *sourceRun) take(f ingest.RemoteFile) error {
 	log := r.log.With().Str("file", f.Name).Logger()
-	staged, err := r.c.Download(r.ctx, f, r.stage)
+	var staged ingest.Staged
+	var err error
+	if r.src.MaxFileSize > 0 && f.Size > r.src.MaxFileSize {
+		// Too large to stage: hashed in passing, rejected, acked, archived.
+		staged.SHA256, staged.Size, err = r.c.Hash(r.ctx, f)
+	} else {
+		staged, err = r.c.Download(r.ctx, f, r.stage)
+	}
 	if err != nil {
 		return &StepError{"download", err} // a failed download is never processed
 	}
 	if prior, err := r.l.AlreadyProcessed(r.ctx, staged.SHA256); err != nil {
 		return err
 	} else if prior != "" {
-		os.Remove(staged.Path)
+		if staged.Path != "" {
+			os.Remove(staged.Path)
+		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
 		if err != nil {
 			return &StepError{"archive", err}
@@ -117,7 +128,8 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	res, err := ProcessFile(r.ctx, r.l, log, Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
 		Type: f.Type, Layout: r.src.Layouts[f.Type], LayoutDir: r.opts.LayoutDir,
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
-		Employers: r.src.Employers, ReceivedAt: r.opts.Now()})
+		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
+		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size})
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return nil // another process took it between our check and our commit
 	}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type Census struct {
 // CensusRow checks one census row and returns all its field errors at once.
 func CensusRow(row ingest.CensusRow, layout *schemas.Layout, now time.Time) (Census, enrollsftp.Errors) {
 	v := &checker{layout: layout}
+	v.lengths(schemas.CensusColumns, row.RecordID, row.EmployerID, row.EmployeeID, row.FirstName, row.MiddleName,
+		row.LastName, row.SSN, row.DOB, row.AddressLine1, row.AddressLine2, row.City, row.State, row.ZIP, row.Email,
+		row.Phone, row.EmploymentStatus, row.HireDate, row.TerminationDate)
 	c := Census{
 		RecordID:     strings.TrimSpace(row.RecordID),
 		EmployerID:   v.required("employer_id", row.EmployerID),
@@ -93,6 +97,20 @@ func CensusRow(row ingest.CensusRow, layout *schemas.Layout, now time.Time) (Cen
 		v.add(enrollsftp.DateRangeInvalid, "termination_date", "is before hire_date")
 	}
 	return c, v.errs
+}
+
+// MaxFieldLength bounds every value: no name, address or code is longer,
+// and the ledger and the outputs should not carry a megabyte cell.
+const MaxFieldLength = 256
+
+// lengths reports every value longer than MaxFieldLength; values are
+// given in the order of names.
+func (v *checker) lengths(names []string, values ...string) {
+	for i, s := range values {
+		if len(s) > MaxFieldLength {
+			v.add(enrollsftp.FieldTooLong, names[i], fmt.Sprintf("is %d bytes long; the limit is %d", len(s), MaxFieldLength))
+		}
+	}
 }
 
 // checker collects the errors of one row.

@@ -55,6 +55,9 @@ type Election struct {
 //	TRANSFER        effective_date, transfer_employer_id, transfer_plan_code
 func ElectionRow(row ingest.ElectionRow, layout *schemas.Layout) (Election, enrollsftp.Errors) {
 	v := &checker{layout: layout}
+	v.lengths(schemas.ElectionColumns, row.RecordID, row.EmployerID, row.EmployeeID, row.PlanCode, row.Action,
+		row.CoverageTier, row.AnnualAmount, row.EffectiveDate, row.EndDate, row.Reason, row.TransferEmployerID,
+		row.TransferEmployeeID, row.TransferPlanCode)
 	e := Election{
 		RecordID:           strings.TrimSpace(row.RecordID),
 		EmployerID:         v.required("employer_id", row.EmployerID),

@@ -53,7 +53,8 @@ func (a *app) process(args []string) error {
 	}
 	defer l.Close()
 	o := pipeline.Options{Path: pos[0], Name: filepath.Base(pos[0]), Type: ft, Layout: *layout,
-		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio, ReceivedAt: a.now()}
+		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio, ReceivedAt: a.now(),
+		MaxFileSize: a.cfg.Limits.MaxFileSize, MaxLineLength: a.cfg.Limits.MaxLineLength}
 	if !*dry {
 		// A staged copy (0600) is what `rerun` reprocesses.
 		if o.Path, err = pipeline.Stage(pos[0], filepath.Join(a.cfg.path(a.cfg.Staging), "local")); err != nil {

@@ -37,6 +37,11 @@ type Config struct {
 		KeyFile string `yaml:"key_file"`
 	} `yaml:"secrets"`
 	Sources []Source `yaml:"sources"`
+	// Limits protect the daemon from hostile or broken files.
+	Limits struct {
+		MaxFileSize   int64 `yaml:"max_file_size"`   // bytes; larger files are rejected FILE_TOO_LARGE unread
+		MaxLineLength int   `yaml:"max_line_length"` // bytes; a longer line rejects the file LINE_TOO_LONG
+	} `yaml:"limits"`
 
 	dir string // the config file's folder
 }
@@ -69,6 +74,7 @@ func defaultConfig(dir string) *Config {
 		ShutdownTimeout: 30 * time.Second, dir: dir}
 	c.Log.Level, c.Log.Format = "info", "json"
 	c.HTTP.Addr = "127.0.0.1:9464"
+	c.Limits.MaxFileSize, c.Limits.MaxLineLength = 1<<30, 1<<20
 	return c
 }
 
@@ -140,6 +146,9 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		return fmt.Errorf("log.format %q: want json or console", c.Log.Format)
+	}
+	if c.Limits.MaxFileSize <= 0 || c.Limits.MaxLineLength <= 0 {
+		return errors.New("limits: max_file_size and max_line_length must be positive")
 	}
 	seen := map[string]bool{}
 	for i := range c.Sources {

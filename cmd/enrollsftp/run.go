@@ -119,6 +119,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		}
 		src := pipeline.Source{Name: s.Name, Inbound: s.Inbound, Outbound: s.Outbound, Archive: s.Archive,
 			MinFileAge: s.MinFileAge, MaxRejectRatio: s.MaxRejectRatio, Employers: s.Employers,
+			MaxFileSize: a.cfg.Limits.MaxFileSize, MaxLineLength: a.cfg.Limits.MaxLineLength,
 			Patterns: map[enrollsftp.FileType]string{}, Layouts: map[enrollsftp.FileType]string{}}
 		for k, v := range s.Patterns {
 			t, err := enrollsftp.ParseFileType(k)
