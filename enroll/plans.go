@@ -166,7 +166,9 @@ func cents(v string) *int64 {
 }
 
 // LoadPlans upserts employers, plan years and plans in one transaction.
-// Plan ids stay stable across reloads, so enrollments keep pointing at them.
+// Plan ids stay stable across reloads, so enrollments keep pointing at them,
+// and a row is only written (its version bumped) when it changed: serve
+// reloads the plans before every run.
 func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -180,7 +182,9 @@ func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile) error {
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO employers (id, name, pay_frequency) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, pay_frequency = excluded.pay_frequency,
-			version = version + 1`, e.ID, name, e.PayFrequency); err != nil {
+			version = version + 1
+			WHERE (name, pay_frequency) IS NOT (excluded.name, excluded.pay_frequency)`,
+			e.ID, name, e.PayFrequency); err != nil {
 			return fmt.Errorf("enroll: load plans: employer %s: %w", e.ID, err)
 		}
 		for _, py := range e.PlanYears {
@@ -192,7 +196,9 @@ func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile) error {
 				enrollment_start, enrollment_end, runout_end) VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (employer_id, code) DO UPDATE SET start_date = excluded.start_date,
 				end_date = excluded.end_date, enrollment_start = excluded.enrollment_start,
-				enrollment_end = excluded.enrollment_end, runout_end = excluded.runout_end, version = version + 1`,
+				enrollment_end = excluded.enrollment_end, runout_end = excluded.runout_end, version = version + 1
+				WHERE (start_date, end_date, enrollment_start, enrollment_end, runout_end) IS NOT
+				(excluded.start_date, excluded.end_date, excluded.enrollment_start, excluded.enrollment_end, excluded.runout_end)`,
 				e.ID, py.ID, py.Start, py.End, py.EnrollmentStart, py.EnrollmentEnd, runout); err != nil {
 				return fmt.Errorf("enroll: load plans: plan year %s/%s: %w", e.ID, py.ID, err)
 			}
@@ -230,7 +236,10 @@ func upsertPlan(ctx context.Context, tx execer, employer, planYear string, p Pla
 		ON CONFLICT (employer_id, plan_year_code, code) DO UPDATE SET type = excluded.type,
 		limit_individual = excluded.limit_individual, limit_family = excluded.limit_family,
 		employer_individual = excluded.employer_individual, employer_family = excluded.employer_family,
-		version = version + 1`,
+		version = version + 1
+		WHERE (type, limit_individual, limit_family, employer_individual, employer_family) IS NOT
+		(excluded.type, excluded.limit_individual, excluded.limit_family, excluded.employer_individual,
+		excluded.employer_family)`,
 		newID(), employer, planYear, p.Code, p.Type, li, lf, ei, ef)
 	if err != nil {
 		return fmt.Errorf("enroll: load plans: plan %s/%s: %w", employer, p.Code, err)

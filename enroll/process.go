@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"enrollsftp"
+	"enrollsftp/internal/failpoint"
 	"enrollsftp/validate"
 )
 
@@ -157,6 +158,7 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		}
 		return b, nil // the deferred rollback discards everything
 	}
+	failpoint.Hit(failpoint.BeforeCommit)
 	if err := tx.Commit(); err != nil {
 		return b, fmt.Errorf("enroll: commit: %w", err)
 	}
@@ -193,6 +195,7 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 		if err := t.insertRecord(out, dedup, rec.Raw); err != nil {
 			return nil, err
 		}
+		failpoint.Hit(failpoint.MidApply)
 		b.Rows++
 		switch out.Status {
 		case enrollsftp.RecordAccepted:

@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"enrollsftp/internal/failpoint"
 	"github.com/pkg/sftp"
 )
 
@@ -37,6 +38,7 @@ func Upload(c *sftp.Client, local, remoteDir string) (string, error) {
 		c.Remove(part)
 		return "", fmt.Errorf("export: upload %s: %w", part, err)
 	}
+	failpoint.Hit(failpoint.MidUpload)
 	if _, ok := c.HasExtension("posix-rename@openssh.com"); ok {
 		if err := c.PosixRename(part, final); err != nil {
 			return "", fmt.Errorf("export: rename %s: %w", part, err)

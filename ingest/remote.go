@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"enrollsftp"
+	"enrollsftp/internal/failpoint"
 )
 
 // RemoteFile is a file found in a source's inbound folder.
@@ -170,7 +171,7 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	h := sha256.New()
 	// WriteTo issues concurrent reads and writes in order.
-	n, err := rf.WriteTo(io.MultiWriter(tmp, h))
+	n, err := rf.WriteTo(io.MultiWriter(tmp, h, failAfterFirstWrite{}))
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -214,4 +215,12 @@ func (c *Client) Hash(ctx context.Context, f RemoteFile) (string, int64, error) 
 		return "", 0, fmt.Errorf("ingest: read %s: got %d bytes, listed %d: the file changed", f.Path, n, f.Size)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// failAfterFirstWrite arms the mid-download failpoint once bytes are staged.
+type failAfterFirstWrite struct{}
+
+func (failAfterFirstWrite) Write(p []byte) (int, error) {
+	failpoint.Hit(failpoint.MidDownload)
+	return len(p), nil
 }

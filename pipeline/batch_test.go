@@ -252,3 +252,28 @@ func TestFailurePartWayLeavesNothing(t *testing.T) {
 		t.Errorf("a failed file left a batch behind")
 	}
 }
+
+// Reloading unchanged plans (serve does it before every run) writes
+// nothing; a changed plan is written once.
+func TestReloadingPlansChangesOnlyWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	f, _ := os.Open("../testdata/plans.yaml")
+	pf, err := enroll.ParsePlans(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.l.LoadPlans(context.Background(), pf)
+	pf.Employers[0].Name = "Acme Renamed"
+	e.l.LoadPlans(context.Background(), pf)
+	e.l.LoadPlans(context.Background(), pf)
+	db, _ := sql.Open("sqlite3", "file:"+e.path+"?mode=ro")
+	defer db.Close()
+	var acme, globex, plans int
+	db.QueryRow(`SELECT version FROM employers WHERE id = 'ACME'`).Scan(&acme)
+	db.QueryRow(`SELECT version FROM employers WHERE id = 'GLOBEX'`).Scan(&globex)
+	db.QueryRow(`SELECT max(version) FROM plans`).Scan(&plans)
+	if acme != 2 || globex != 1 || plans != 1 {
+		t.Errorf("versions: ACME %d, GLOBEX %d, plans %d; want 2, 1, 1", acme, globex, plans)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"enrollsftp/enroll"
 	"enrollsftp/export"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/failpoint"
 	"enrollsftp/schemas"
 	"enrollsftp/validate"
 )
@@ -107,6 +108,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 		return res, err
 	}
 	if !o.DryRun {
+		failpoint.Hit(failpoint.AfterCommit)
 		err = l.View(ctx, res.Batch.ID, func(v enroll.View) error {
 			res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
 			return err
@@ -177,6 +179,7 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 		if err != nil {
 			return enroll.Record{}, err
 		}
+		failpoint.Hit(failpoint.MidParse)
 		c, errs := validate.CensusRow(row.Values, layout, now)
 		rec := enroll.Record{Line: row.Line, RecordID: c.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
 			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: "UPSERT",
@@ -205,6 +208,7 @@ func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File, opts .
 		if err != nil {
 			return enroll.Record{}, err
 		}
+		failpoint.Hit(failpoint.MidParse)
 		e, errs := validate.ElectionRow(row.Values, layout)
 		rec := enroll.Record{Line: row.Line, RecordID: e.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
 			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: strings.ToUpper(strings.TrimSpace(row.Values.Action)),

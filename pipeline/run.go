@@ -14,6 +14,7 @@ import (
 	"enrollsftp/enroll"
 	"enrollsftp/export"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/failpoint"
 )
 
 // Source is one SFTP source of the config, resolved.
@@ -62,6 +63,14 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 		return nil, &StepError{"connect", err}
 	}
 	defer closeFn()
+	// A crash mid-download leaves a temporary file; the source's lock says
+	// no other process is downloading now, so any left is stale.
+	if stale, _ := filepath.Glob(filepath.Join(r.stage, ".download-*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+		r.log.Info().Int("files", len(stale)).Msg("removed partial downloads of an interrupted run")
+	}
 	if err := r.redeliver(); err != nil {
 		return r.reports, &StepError{"deliver", err}
 	}
@@ -179,6 +188,7 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 		sent = append(sent, r.shown(dst))
 	}
 	if input != "" {
+		failpoint.Hit(failpoint.BeforeArchive)
 		if _, err := r.c.SFTP.Stat(input); err == nil {
 			if _, err := export.Archive(r.c.SFTP, input, r.archive, r.opts.Now()); err != nil {
 				return sent, err
