@@ -140,7 +140,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		} else {
 			src.Endpoint = ingest.Endpoint{Host: s.SFTP.Host, Port: s.SFTP.Port, User: s.SFTP.User,
 				PrivateKey: a.cfg.path(s.SFTP.PrivateKey), Password: s.SFTP.Password,
-				KnownHosts: a.cfg.path(s.SFTP.KnownHosts)}
+				KnownHosts: a.cfg.path(s.SFTP.KnownHosts), DialTimeout: s.SFTP.Timeout}
 		}
 		out = append(out, src)
 	}

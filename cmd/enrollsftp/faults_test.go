@@ -1,0 +1,114 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"enrollsftp/internal/sshdtest"
+)
+
+// A revoked client key: refused at once, nothing taken; restored, the
+// next run takes the file.
+func TestSFTPClientKeyRevoked(t *testing.T) {
+	bin := sftpBinary(t)
+	s := sshdtest.Start(t)
+	r := newRemote(t)
+	c := sftpCLI(t, bin, sourceFor("acme", s, r))
+	c.run(0, "run")
+	auth := filepath.Join(s.Dir, "authorized_keys")
+	key, _ := os.ReadFile(auth)
+	os.WriteFile(auth, nil, 0o600)
+	r.drop(t, "census_demo_20261115.csv", demoFile(t, "census_demo_20261115.csv"))
+	c.run(1, "run")
+	if logs := c.logs.String(); !strings.Contains(logs, "unable to authenticate") || strings.Contains(logs, "retrying") {
+		t.Errorf("revoked key: want a clear authentication error, not retried:\n%s", logs)
+	}
+	if got := names(t, r.inbound); len(got) != 1 {
+		t.Fatalf("inbound changed while refused: %v", got)
+	}
+	os.WriteFile(auth, key, 0o600)
+	if out := c.run(0, "run"); !strings.Contains(out, "APPLIED") {
+		t.Errorf("after the key is restored:\n%s", out)
+	}
+}
+
+// A server that accepts the connection and never speaks: the handshake
+// times out, is retried a bounded number of times, and the run fails.
+func TestSFTPServerNeverAnswers(t *testing.T) {
+	bin := sftpBinary(t)
+	s := sshdtest.Start(t) // for its keys only
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	src := sourceFor("silent", s, newRemote(t))
+	src.port = ln.Addr().(*net.TCPAddr).Port
+	c := sftpCLI(t, bin, src)
+	cfg, _ := os.ReadFile(c.config)
+	os.WriteFile(c.config, []byte(strings.Replace(string(cfg), "known_hosts:", "timeout: 500ms, known_hosts:", 1)), 0o600)
+	start := time.Now()
+	c.run(1, "run")
+	took := time.Since(start)
+	if n := strings.Count(c.logs.String(), "retrying"); n != 3 {
+		t.Errorf("want 3 retries logged, got %d:\n%s", n, c.logs.String())
+	}
+	if took > 15*time.Second {
+		t.Errorf("a silent server held the run %v: the timeout does not bound it", took)
+	}
+}
+
+// Outputs that cannot be written after the commit: the batch stays
+// APPLIED and undelivered, the next run delivers it without processing
+// the file again.
+func TestSFTPOutboundNotWritable(t *testing.T) {
+	bin := sftpBinary(t)
+	s := sshdtest.Start(t)
+	r := newRemote(t)
+	r.drop(t, "census_demo_20261115.csv", demoFile(t, "census_demo_20261115.csv"))
+	block := filepath.Join(r.outbound, "census_demo_20261115.ack.csv.part")
+	os.MkdirAll(block, 0o755) // a folder where the upload's temporary file must go
+	c := sftpCLI(t, bin, sourceFor("acme", s, r))
+	c.run(1, "run")
+	if !strings.Contains(c.logs.String(), "the next run delivers it") {
+		t.Errorf("the error should say the batch is committed and will be delivered:\n%s", c.logs.String())
+	}
+	os.RemoveAll(block)
+	out := c.run(0, "run")
+	if !strings.Contains(out, "redelivered") || !strings.Contains(out, "already processed") {
+		t.Errorf("second run should redeliver and archive without processing:\n%s", out)
+	}
+	var batches []map[string]any
+	jsonUnmarshal(c.run(0, "batches", "--json"), &batches)
+	if len(batches) != 1 {
+		t.Errorf("the file was processed %d times", len(batches))
+	}
+	if _, err := os.Stat(filepath.Join(r.outbound, "census_demo_20261115.ack.csv")); err != nil {
+		t.Errorf("ack not delivered: %v", err)
+	}
+}

@@ -1,0 +1,67 @@
+package enrollsftp
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Host keys are always verified: no non-test Go file may even mention the
+// x/crypto/ssh escape hatch.
+func TestNoInsecureHostKeyCallback(t *testing.T) {
+	banned := "Insecure" + "IgnoreHostKey"
+	n := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" || d.Name() == "var") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		n++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), banned) {
+			t.Errorf("%s uses %s: host keys must be verified", path, banned)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 20 {
+		t.Fatalf("scanned only %d Go files: the walk is broken", n)
+	}
+}
+
+func TestMasking(t *testing.T) {
+	tests := []struct{ in, ssn, dob string }{
+		{"123-45-6789", "***-**-6789", "****-**-**"},
+		{"123456789", "***-**-6789", "****-**-**"},
+		{"12345", "***-**-****", "****-**-**"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := MaskSSN(tt.in); got != tt.ssn {
+			t.Errorf("MaskSSN(%q) = %q, want %q", tt.in, got, tt.ssn)
+		}
+		if got := MaskDOB(tt.in); got != tt.dob {
+			t.Errorf("MaskDOB(%q) = %q, want %q", tt.in, got, tt.dob)
+		}
+	}
+	for _, c := range []string{"=1", "+1", "-1", "@x", "\tx", "\rx"} {
+		if got := NeutralizeCell(c); got != "'"+c {
+			t.Errorf("NeutralizeCell(%q) = %q", c, got)
+		}
+	}
+	if got := NeutralizeCell("plain"); got != "plain" {
+		t.Errorf("NeutralizeCell changed a plain cell: %q", got)
+	}
+}
