@@ -98,8 +98,14 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		}
 		p := path.Join(inbound, name)
 		if fi.Mode()&os.ModeSymlink != 0 {
+			inside := strings.TrimSuffix(root, "/") + "/"
 			target, err := c.SFTP.RealPath(p)
-			if err != nil || !strings.HasPrefix(target, strings.TrimSuffix(root, "/")+"/") {
+			if err == nil && strings.HasPrefix(target, inside) {
+				// Not every server's realpath follows links (pkg/sftp's only
+				// cleans the path): follow them here too.
+				target, err = c.linkTarget(p)
+			}
+			if err != nil || !strings.HasPrefix(target, inside) {
 				l.Refused = append(l.Refused, Refusal{Name: name, Reason: "symlink leading outside inbound"})
 				continue
 			}
@@ -128,6 +134,30 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 	return l, nil
 }
 
+// maxLinks bounds a chain of symlinks followed by linkTarget.
+const maxLinks = 8
+
+// linkTarget follows the symlink p, and any link it leads to, by reading
+// each link, and returns the path it ends at. A target that does not exist
+// ends the walk: the caller's Stat reports it.
+func (c *Client) linkTarget(p string) (string, error) {
+	for range maxLinks {
+		t, err := c.SFTP.ReadLink(p)
+		if err != nil {
+			return "", err
+		}
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(p), t)
+		}
+		p = t
+		fi, err := c.SFTP.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return c.SFTP.RealPath(p)
+		}
+	}
+	return "", fmt.Errorf("more than %d symlinks", maxLinks)
+}
+
 // match finds the file type whose pattern matches name.
 func match(name string, patterns map[enrollsftp.FileType]string) (enrollsftp.FileType, bool) {
 	for _, t := range []enrollsftp.FileType{enrollsftp.Census, enrollsftp.Elections} {
@@ -151,6 +181,9 @@ type Staged struct {
 // bytes received must equal the remote size before and after the copy, or
 // the download fails and nothing is kept: a partial file is never processed.
 func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged, error) {
+	if err := ctx.Err(); err != nil {
+		return Staged{}, fmt.Errorf("ingest: download %s: %w", f.Path, err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
 	}
@@ -159,7 +192,6 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 		return Staged{}, fmt.Errorf("ingest: open %s: %w", f.Path, err)
 	}
 	defer rf.Close()
-	defer context.AfterFunc(ctx, func() { rf.Close() })() // cancel aborts the copy
 	before, err := rf.Stat()
 	if err != nil {
 		return Staged{}, fmt.Errorf("ingest: stat %s: %w", f.Path, err)
@@ -170,8 +202,10 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	h := sha256.New()
-	// WriteTo issues concurrent reads and writes in order.
-	n, err := rf.WriteTo(io.MultiWriter(tmp, h, failAfterFirstWrite{}))
+	// WriteTo issues concurrent reads and writes in order. It holds the
+	// file's lock throughout, so closing the file cannot stop it: a cancel
+	// fails the next write instead.
+	n, err := rf.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -205,9 +239,8 @@ func (c *Client) Hash(ctx context.Context, f RemoteFile) (string, int64, error) 
 		return "", 0, fmt.Errorf("ingest: open %s: %w", f.Path, err)
 	}
 	defer rf.Close()
-	defer context.AfterFunc(ctx, func() { rf.Close() })()
 	h := sha256.New()
-	n, err := rf.WriteTo(h)
+	n, err := rf.WriteTo(ctxWriter{ctx, h})
 	if err != nil {
 		return "", 0, fmt.Errorf("ingest: read %s: %w", f.Path, err)
 	}
@@ -223,4 +256,18 @@ type failAfterFirstWrite struct{}
 func (failAfterFirstWrite) Write(p []byte) (int, error) {
 	failpoint.Hit(failpoint.MidDownload)
 	return len(p), nil
+}
+
+// ctxWriter fails its writes once ctx is done: File.WriteTo holds the
+// file's lock until it returns, so closing the file does not stop it.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (w ctxWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return w.w.Write(p)
 }
