@@ -195,8 +195,24 @@ func (c *Client) keepAlive(every time.Duration) {
 		case <-c.stop:
 			return
 		case <-t.C:
-			if _, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+			// A server that stops answering would block SendRequest forever:
+			// no reply within one interval closes the connection, which fails
+			// the transfer in progress instead of hanging the run.
+			replied := make(chan error, 1)
+			go func() {
+				_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
+				replied <- err
+			}()
+			select {
+			case err := <-replied:
+				if err != nil {
+					c.ssh.Close()
+					return
+				}
+			case <-time.After(every):
 				c.ssh.Close()
+				return
+			case <-c.stop:
 				return
 			}
 		}
