@@ -272,7 +272,7 @@ func (t *txn) transferEmployment(e *validate.Election, personID string) (*employ
 	}
 	var id sql.NullString
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT min(employee_id), count(*) FROM employments
+	err := t.queryRow(`SELECT min(employee_id), count(*) FROM employments
 		WHERE person_id = ? AND employer_id = ?`, personID, e.TransferEmployerID).Scan(&id, &n)
 	if err != nil {
 		return nil, err

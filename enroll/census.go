@@ -26,7 +26,7 @@ type employment struct {
 
 func (t *txn) employment(employer, employee string) (*employment, error) {
 	var e employment
-	err := t.tx.QueryRowContext(t.ctx, `SELECT id, person_id, employer_id, employee_id, status, hire_date,
+	err := t.queryRow(`SELECT id, person_id, employer_id, employee_id, status, hire_date,
 		termination_date, version FROM employments WHERE employer_id = ? AND employee_id = ?`, employer, employee).
 		Scan(&e.ID, &e.PersonID, &e.EmployerID, &e.EmployeeID, &e.Status, &e.HireDate, &e.TerminationDate, &e.Version)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -40,7 +40,7 @@ func (t *txn) employment(employer, employee string) (*employment, error) {
 
 func (t *txn) employerExists(id string) (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM employers WHERE id = ?`, id).Scan(&n)
+	err := t.queryRow(`SELECT count(*) FROM employers WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
@@ -62,14 +62,14 @@ func (t *txn) census(c *validate.Census) (result, error) {
 	}
 	var p *person
 	if emp != nil {
-		if p, err = personBy(t.tx, t, "id", emp.PersonID); err != nil {
+		if p, err = personBy(t, t, "id", emp.PersonID); err != nil {
 			return res, err
 		}
 	}
 	var mac []byte
 	if c.SSN != "" {
 		mac = t.l.keys.MatchKey(c.SSN)
-		bySSN, err := personBy(t.tx, t, "ssn_hmac", mac)
+		bySSN, err := personBy(t, t, "ssn_hmac", mac)
 		if err != nil {
 			return res, err
 		}
@@ -86,7 +86,7 @@ func (t *txn) census(c *validate.Census) (result, error) {
 	}
 	if c.Email != "" {
 		var other string
-		err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM persons WHERE email_key = ?`, strings.ToLower(c.Email)).Scan(&other)
+		err := t.queryRow(`SELECT id FROM persons WHERE email_key = ?`, strings.ToLower(c.Email)).Scan(&other)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return res, err
 		}
@@ -134,7 +134,7 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 			LastName: c.LastName, dob: c.DOB, HasDOB: c.DOB != "", AddressLine1: c.AddressLine1,
 			AddressLine2: c.AddressLine2, City: c.City, State: c.State, ZIP: c.ZIP, Email: c.Email, Phone: c.Phone,
 			KYCStatus: kyc.None, Version: 1}
-		_, err := t.tx.ExecContext(t.ctx, `INSERT INTO persons (id, ssn_hmac, ssn_enc, ssn_last4, first_name,
+		_, err := t.exec(`INSERT INTO persons (id, ssn_hmac, ssn_enc, ssn_last4, first_name,
 			middle_name, last_name, dob, address_line1, address_line2, city, state, zip, email, email_key, phone,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			np.ID, mac, sealed, last4, np.FirstName, np.MiddleName, np.LastName, np.dob, np.AddressLine1,
@@ -191,7 +191,7 @@ func (t *txn) upsertEmployment(emp *employment, personID string, c *validate.Cen
 		Status: c.EmploymentStatus, HireDate: c.HireDate, TerminationDate: c.TerminationDate, Version: 1}
 	if emp == nil {
 		ne.ID = newID()
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO employments (id, person_id, employer_id, employee_id,
+		if _, err := t.exec(`INSERT INTO employments (id, person_id, employer_id, employee_id,
 			status, hire_date, termination_date) VALUES (?, ?, ?, ?, ?, ?, ?)`, ne.ID, ne.PersonID, ne.EmployerID,
 			ne.EmployeeID, ne.Status, ne.HireDate, ne.TerminationDate); err != nil {
 			return fmt.Errorf("enroll: insert employment: %w", err)

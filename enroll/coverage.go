@@ -60,7 +60,7 @@ type election struct {
 func (t *txn) planYearAt(employer, date string) (*planYear, error) {
 	var py planYear
 	var start, end string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT pk, code, start_date, end_date, enrollment_start, enrollment_end
+	err := t.queryRow(`SELECT pk, code, start_date, end_date, enrollment_start, enrollment_end
 		FROM plan_years WHERE employer_id = ? AND start_date <= ? AND end_date >= ?
 		ORDER BY start_date DESC LIMIT 1`, employer, date, date).
 		Scan(&py.pk, &py.code, &start, &end, &py.enrollStart, &py.enrollEnd)
@@ -80,7 +80,7 @@ func (t *txn) planYearAt(employer, date string) (*planYear, error) {
 // employer's plan years (or the plan is not offered in that one).
 func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, error) {
 	var n int
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM plans WHERE employer_id = ? AND code = ?`,
+	if err := t.queryRow(`SELECT count(*) FROM plans WHERE employer_id = ? AND code = ?`,
 		employer, code).Scan(&n); err != nil {
 		return nil, nil, err
 	}
@@ -97,7 +97,7 @@ func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, err
 			fmt.Sprintf("%s is in no plan year of employer %s", date, employer))
 	}
 	var p plan
-	err = t.tx.QueryRowContext(t.ctx, `SELECT id, code, type, limit_individual, limit_family,
+	err = t.queryRow(`SELECT id, code, type, limit_individual, limit_family,
 		employer_individual, employer_family FROM plans
 		WHERE employer_id = ? AND code = ? AND plan_year_code IN ('', ?)
 		ORDER BY plan_year_code DESC LIMIT 1`, employer, code, py.code).
@@ -115,7 +115,7 @@ func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, err
 // planType returns the type of an employer's plan code, any plan year.
 func (t *txn) planType(employer, code string) (string, error) {
 	var typ string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT type FROM plans WHERE employer_id = ? AND code = ?
+	err := t.queryRow(`SELECT type FROM plans WHERE employer_id = ? AND code = ?
 		ORDER BY plan_year_code LIMIT 1`, employer, code).Scan(&typ)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", enrollsftp.Errorf(enrollsftp.PlanNotFound, "plan_code",
@@ -137,7 +137,7 @@ func scanEnrollment(row interface{ Scan(...any) error }) (*enrollment, error) {
 // openEnrollment finds the employment's ACTIVE or PENDING_KYC enrollment in
 // a plan; planYear 0 means any plan year (an HSA spans them).
 func (t *txn) openEnrollment(employmentID, planCode string, planYear int64) (*enrollment, error) {
-	e, err := scanEnrollment(t.tx.QueryRowContext(t.ctx, `SELECT `+enrollmentColumns+` FROM enrollments
+	e, err := scanEnrollment(t.queryRow(`SELECT `+enrollmentColumns+` FROM enrollments
 		WHERE employment_id = ? AND plan_code = ? AND status IN ('ACTIVE', 'PENDING_KYC')
 		AND (? = 0 OR plan_year_pk = ?) ORDER BY effective_date DESC LIMIT 1`,
 		employmentID, planCode, planYear, planYear))
@@ -153,7 +153,7 @@ func (t *txn) openEnrollment(employmentID, planCode string, planYear int64) (*en
 // activeElection is the enrollment's current election (nil if none).
 func (t *txn) activeElection(enrollmentID string) (*election, error) {
 	var e election
-	err := t.tx.QueryRowContext(t.ctx, `SELECT id, enrollment_id, annual_cents, coverage_tier, per_period,
+	err := t.queryRow(`SELECT id, enrollment_id, annual_cents, coverage_tier, per_period,
 		periods, deducted_before, status, effective_date, version FROM elections
 		WHERE enrollment_id = ? AND status = 'ACTIVE' ORDER BY effective_date DESC LIMIT 1`, enrollmentID).
 		Scan(&e.ID, &e.EnrollmentID, &e.AnnualCents, &e.Tier, &e.PerPeriod, &e.Periods, &e.DeductedBefore,
@@ -169,7 +169,7 @@ func (t *txn) activeElection(enrollmentID string) (*election, error) {
 
 // retire makes an enrollment's ACTIVE elections HISTORICAL.
 func (t *txn) retire(enrollmentID string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, version FROM elections
+	rows, err := t.query(`SELECT id, version FROM elections
 		WHERE enrollment_id = ? AND status = 'ACTIVE'`, enrollmentID)
 	if err != nil {
 		return err
@@ -216,7 +216,7 @@ func (t *txn) setEnrollment(e *enrollment, status, end string, detached bool, ac
 // on the termination date; an HSA stays open, detached from the employer,
 // until it is transferred — the person owns it.
 func (t *txn) endCoverage(employmentID, date string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+enrollmentColumns+` FROM enrollments
+	rows, err := t.query(`SELECT `+enrollmentColumns+` FROM enrollments
 		WHERE employment_id = ? AND status IN ('ACTIVE', 'PENDING_KYC') ORDER BY effective_date, id`, employmentID)
 	if err != nil {
 		return fmt.Errorf("enroll: end coverage: %w", err)

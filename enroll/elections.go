@@ -81,7 +81,7 @@ func (t *txn) checkLimit(p *plan, py *planYear, tier string, annual int64, dob s
 // for FSAs, full and verified identity (KYC) for an HSA. It returns whether
 // the enrollment must wait for KYC.
 func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrollsftp.Errors, err error) {
-	per, err := personBy(t.tx, t, "id", personID)
+	per, err := personBy(t, t, "id", personID)
 	if err != nil {
 		return false, nil, err
 	}
@@ -125,13 +125,13 @@ func missingIdentity(id kyc.Identity) []string {
 
 func (t *txn) personDOB(personID string) (string, error) {
 	var dob string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT dob FROM persons WHERE id = ?`, personID).Scan(&dob)
+	err := t.queryRow(`SELECT dob FROM persons WHERE id = ?`, personID).Scan(&dob)
 	return dob, err
 }
 
 func (t *txn) payFrequency(employer string) (string, error) {
 	var f string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT pay_frequency FROM employers WHERE id = ?`, employer).Scan(&f)
+	err := t.queryRow(`SELECT pay_frequency FROM employers WHERE id = ?`, employer).Scan(&f)
 	return f, err
 }
 
@@ -168,7 +168,7 @@ func (t *txn) deductedUntil(employer string, py *planYear, old *election, date s
 
 func (t *txn) insertElection(el *election) error {
 	el.ID, el.Status, el.Version = newID(), "ACTIVE", 1
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO elections (id, enrollment_id, annual_cents, coverage_tier,
+	if _, err := t.exec(`INSERT INTO elections (id, enrollment_id, annual_cents, coverage_tier,
 		per_period, periods, deducted_before, status, effective_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		el.ID, el.EnrollmentID, el.AnnualCents, el.Tier, el.PerPeriod, el.Periods, el.DeductedBefore, el.Status,
 		el.Effective, stamp(t.now)); err != nil {
@@ -180,7 +180,7 @@ func (t *txn) insertElection(el *election) error {
 func (t *txn) insertEnrollment(en *enrollment) error {
 	en.ID, en.Version = newID(), 1
 	now := stamp(t.now)
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO enrollments (id, person_id, employment_id, account_id,
+	if _, err := t.exec(`INSERT INTO enrollments (id, person_id, employment_id, account_id,
 		plan_id, plan_year_pk, employer_id, plan_code, plan_type, status, detached, effective_date, end_date,
 		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		en.ID, en.PersonID, en.EmploymentID, en.AccountID, en.PlanID, en.PlanYearPK, en.EmployerID, en.PlanCode,
@@ -195,7 +195,7 @@ func (t *txn) insertEnrollment(en *enrollment) error {
 func (t *txn) account(personID, planType string) (string, error) {
 	if planType == "HSA" {
 		var id string
-		err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM accounts WHERE person_id = ? AND plan_type = 'HSA'
+		err := t.queryRow(`SELECT id FROM accounts WHERE person_id = ? AND plan_type = 'HSA'
 			ORDER BY created_at LIMIT 1`, personID).Scan(&id)
 		if err == nil {
 			return id, nil
@@ -205,7 +205,7 @@ func (t *txn) account(personID, planType string) (string, error) {
 		}
 	}
 	id := newID()
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO accounts (id, person_id, plan_type, created_at)
+	if _, err := t.exec(`INSERT INTO accounts (id, person_id, plan_type, created_at)
 		VALUES (?, ?, ?, ?)`, id, personID, planType, stamp(t.now)); err != nil {
 		return "", fmt.Errorf("enroll: insert account: %w", err)
 	}

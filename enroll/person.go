@@ -64,7 +64,7 @@ func (t *txn) identity(p *person) (kyc.Identity, error) {
 	id := kyc.Identity{FirstName: p.FirstName, LastName: p.LastName, AddressLine1: p.AddressLine1,
 		AddressLine2: p.AddressLine2, City: p.City, State: p.State, ZIP: p.ZIP, DOB: p.dob}
 	var sealed []byte
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT ssn_enc FROM persons WHERE id = ?`, p.ID).Scan(&sealed); err != nil {
+	if err := t.queryRow(`SELECT ssn_enc FROM persons WHERE id = ?`, p.ID).Scan(&sealed); err != nil {
 		return id, fmt.Errorf("enroll: load ssn: %w", err)
 	}
 	if sealed != nil {
@@ -92,7 +92,7 @@ func (t *txn) verify(p *person, changed bool) error {
 	}
 	r := t.l.verifier.Verify(id, t.now)
 	codes := joinCodes(r.Codes)
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO kyc_verifications (id, person_id, status, codes, method,
+	if _, err := t.exec(`INSERT INTO kyc_verifications (id, person_id, status, codes, method,
 		created_at) VALUES (?, ?, ?, ?, 'RULES', ?)`, newID(), p.ID, r.Status, codes, stamp(t.now)); err != nil {
 		return fmt.Errorf("enroll: store verification: %w", err)
 	}
@@ -114,7 +114,7 @@ func (t *txn) verify(p *person, changed bool) error {
 // activatePending applies a person's PENDING_KYC enrollments once KYC passes
 // or is approved.
 func (t *txn) activatePending(personID string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, version FROM enrollments
+	rows, err := t.query(`SELECT id, version FROM enrollments
 		WHERE person_id = ? AND status = 'PENDING_KYC' ORDER BY created_at, id`, personID)
 	if err != nil {
 		return fmt.Errorf("enroll: pending enrollments: %w", err)

@@ -216,7 +216,7 @@ func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) err
 		b, _ := json.Marshal(nonNil(raw))
 		rawJSON = string(b)
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO batch_records (batch_id, line, record_id, employer_id,
+	_, err := t.exec(`INSERT INTO batch_records (batch_id, line, record_id, employer_id,
 		employee_id, action, status, codes, message, per_period, dedup_key, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID,
 		o.Action, o.Status, o.Codes, o.Message, o.PerPayPeriod, dedup, rawJSON)
