@@ -206,6 +206,9 @@ func (a *app) setup() error {
 	if a.g.now != "" {
 		t, err := time.Parse(time.RFC3339, a.g.now)
 		if err != nil {
+			t, err = time.Parse("2006-01-02", a.g.now) // a bare date means its midnight UTC
+		}
+		if err != nil {
 			return usageErr("--now %q: want RFC 3339, e.g. 2026-11-15T02:00:00Z", a.g.now)
 		}
 		a.now = func() time.Time { return t }
