@@ -65,6 +65,7 @@ commands:
   ack ID [--out DIR]
   kyc approve --person ID --reason TEXT
   lookup --employer E --employee N [--json] | --person ID [--json]
+  gen --type census|elections --rows N [--seed S] [--out FILE]
 `
 
 func main() {
@@ -139,6 +140,8 @@ func (a *app) dispatch(args []string) error {
 		return a.run(rest)
 	case "serve":
 		return a.serve(rest)
+	case "gen":
+		return a.gen(rest)
 	case "rerun":
 		return a.rerun(rest)
 	case "process":
