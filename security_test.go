@@ -65,3 +65,25 @@ func TestMasking(t *testing.T) {
 		t.Errorf("NeutralizeCell changed a plain cell: %q", got)
 	}
 }
+
+func TestScrub(t *testing.T) {
+	tests := []struct{ in, ssn, all string }{
+		{"123-45-6789", "***-**-6789", "***-**-6789"},
+		{"id 123456789 here", "id ***-**-6789 here", "id ***-**-6789 here"},
+		{"123 45 6789", "***-**-6789", "***-**-6789"},
+		{"6175550101", "6175550101", "6175550101"}, // ten digits: a phone, not an SSN
+		{"02134", "02134", "02134"},                // a ZIP
+		{"123-45-6789,987-65-4321", "***-**-6789,***-**-4321", "***-**-6789,***-**-4321"},
+		{"born 1980-04-12", "born 1980-04-12", "born ****-**-**"},
+		{"04/12/1980", "04/12/1980", "****-**-**"},
+		{"\"x\" is not an email address", "\"x\" is not an email address", "\"x\" is not an email address"},
+	}
+	for _, tt := range tests {
+		if got := ScrubSSN(tt.in); got != tt.ssn {
+			t.Errorf("ScrubSSN(%q) = %q, want %q", tt.in, got, tt.ssn)
+		}
+		if got := ScrubSensitive(tt.in); got != tt.all {
+			t.Errorf("ScrubSensitive(%q) = %q, want %q", tt.in, got, tt.all)
+		}
+	}
+}

@@ -110,6 +110,11 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 			return b, err
 		}
 	}
+	for i, e := range fileErrs {
+		scrubbed := *e
+		scrubbed.Message = enrollsftp.ScrubSSN(e.Message)
+		fileErrs[i] = &scrubbed
+	}
 	switch {
 	case len(fileErrs) > 0:
 		// The file is rejected whole: undo every row, keep only the batch.
@@ -211,6 +216,10 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 }
 
 func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) error {
+	// Ack cells echo vendor input; an SSN in any of them (an SSN used as
+	// employee number, one in the wrong column) is masked before storing.
+	o.RecordID, o.EmployerID, o.EmployeeID = enrollsftp.ScrubSSN(o.RecordID), enrollsftp.ScrubSSN(o.EmployerID), enrollsftp.ScrubSSN(o.EmployeeID)
+	o.Message = enrollsftp.ScrubSSN(o.Message)
 	var rawJSON any // NULL unless rejected: only the error file needs the cells
 	if o.Status == enrollsftp.RecordRejected {
 		b, _ := json.Marshal(nonNil(raw))

@@ -35,7 +35,8 @@ type Row[T any] struct {
 type Reader[T any] struct {
 	csv    *csv.Reader
 	layout *schemas.Layout
-	header []string
+	header []string // as shown and stored: SSN- and date-shaped cells masked
+	raw    []string // as read, for matching against the layout
 	// canon[i] is the canonical position of input column i.
 	canon     []int
 	sensitive map[int]func(string) string // input column → mask
@@ -70,10 +71,17 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Rea
 	if err != nil {
 		return nil, classify(err)
 	}
+	// A "header" may really be a data row (a vendor that sent none): never
+	// keep or echo an SSN or a date from it.
+	safe := make([]string, len(header))
+	for i, h := range header {
+		safe[i] = enrollsftp.ScrubSensitive(h)
+	}
 	rd := &Reader[T]{
 		csv:       cr,
 		layout:    layout,
-		header:    append([]string(nil), header...),
+		header:    safe,
+		raw:       append([]string(nil), header...),
 		canon:     make([]int, len(header)),
 		sensitive: map[int]func(string) string{},
 		width:     len(columns),
@@ -121,19 +129,20 @@ func (rd *Reader[T]) matchHeader(columns []string) error {
 	}
 	var errs enrollsftp.Errors
 	seen := make(map[string]string)
-	for i, h := range rd.header {
+	for i, h := range rd.raw {
+		shown := strings.TrimSpace(rd.header[i])
 		col, ok := rd.layout.Column(h)
 		if !ok {
 			errs = append(errs, &enrollsftp.Error{Code: enrollsftp.HeaderUnknownColumn,
-				Message: fmt.Sprintf("column %d %q is not in layout %s", i+1, strings.TrimSpace(h), rd.layout.Name)})
+				Message: fmt.Sprintf("column %d %q is not in layout %s", i+1, shown, rd.layout.Name)})
 			rd.canon[i] = -1
 			continue
 		}
 		if first, dup := seen[col.Name]; dup {
 			errs = append(errs, &enrollsftp.Error{Code: enrollsftp.HeaderDuplicateColumn,
-				Message: fmt.Sprintf("column %d %q repeats %q (both are %s)", i+1, strings.TrimSpace(h), first, col.Name)})
+				Message: fmt.Sprintf("column %d %q repeats %q (both are %s)", i+1, shown, first, col.Name)})
 		}
-		seen[col.Name] = strings.TrimSpace(h)
+		seen[col.Name] = shown
 		rd.canon[i] = pos[col.Name]
 		switch col.Name {
 		case "ssn":
@@ -148,30 +157,56 @@ func (rd *Reader[T]) matchHeader(columns []string) error {
 				Message: fmt.Sprintf("required column %q is missing", c.Name)})
 		}
 	}
-	if len(errs) > maxHeaderErrors {
-		// A file of 10,000 stray columns gets a readable error, not 10,000.
-		more := len(errs) - maxHeaderErrors
-		errs = append(errs[:maxHeaderErrors], &enrollsftp.Error{Code: errs[maxHeaderErrors].Code,
-			Message: fmt.Sprintf("and %d more header problems", more)})
-	}
+	errs = capPerCode(errs, maxHeaderErrors)
 	if len(errs) > 0 {
 		return &enrollsftp.FileError{Errors: errs}
 	}
 	return nil
 }
 
-const maxHeaderErrors = 20
+// maxHeaderErrors is how many problems of one code are listed: a file of
+// 10,000 stray columns gets a readable error, not 10,000.
+const maxHeaderErrors = 10
+
+// capPerCode keeps the first max errors of each code and sums up the rest,
+// so every kind of problem is still reported (a missing column is not
+// drowned by a thousand unknown ones).
+func capPerCode(errs enrollsftp.Errors, max int) enrollsftp.Errors {
+	count := map[enrollsftp.Code]int{}
+	var out enrollsftp.Errors
+	for _, e := range errs {
+		count[e.Code]++
+		if count[e.Code] <= max {
+			out = append(out, e)
+		}
+	}
+	for _, e := range errs { // in order of first appearance
+		if n := count[e.Code]; n > max {
+			out = append(out, &enrollsftp.Error{Code: e.Code, Message: fmt.Sprintf("and %d more %s problems", n-max, e.Code)})
+			count[e.Code] = 0
+		}
+	}
+	return out
+}
 
 // Header is the input's own header row, BOM removed.
 func (rd *Reader[T]) Header() []string { return rd.header }
 
 // Mask returns a copy of raw input cells with the SSN and date of birth
-// masked, fit to store and to give back in an error file.
+// masked, fit to store and to give back in an error file: the ssn and dob
+// columns by position, an SSN-shaped value in any column, and in a ragged
+// row — whose cells may have slid into other columns — every SSN- or
+// date-shaped value.
 func (rd *Reader[T]) Mask(raw []string) []string {
 	out := append([]string(nil), raw...)
-	for i, mask := range rd.sensitive {
-		if i < len(out) {
+	ragged := len(raw) != len(rd.header)
+	for i := range out {
+		if mask, ok := rd.sensitive[i]; ok && !ragged {
 			out[i] = mask(out[i])
+		} else if ragged {
+			out[i] = enrollsftp.ScrubSensitive(out[i])
+		} else {
+			out[i] = enrollsftp.ScrubSSN(out[i])
 		}
 	}
 	return out

@@ -4,6 +4,7 @@
 package validate
 
 import (
+	"math"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -22,7 +23,7 @@ func SSN(s string) (string, *enrollsftp.Error) {
 		digits = s[:3] + s[4:6] + s[7:]
 	}
 	if len(digits) != 9 || !allDigits(digits) {
-		return "", enrollsftp.Errorf(enrollsftp.InvalidSSN, "ssn", "must be 9 digits, as 123-45-6789 or 123456789")
+		return "", enrollsftp.Errorf(enrollsftp.InvalidSSN, "ssn", "must be 9 digits, as NNN-NN-NNNN or NNNNNNNNN")
 	}
 	area, group, serial := digits[:3], digits[3:5], digits[5:]
 	switch {
@@ -43,7 +44,7 @@ var zipRE = regexp.MustCompile(`^(\d{5})(?:-?(\d{4}))?$`)
 func ZIP(s string) (string, *enrollsftp.Error) {
 	m := zipRE.FindStringSubmatch(s)
 	if m == nil {
-		return "", enrollsftp.Errorf(enrollsftp.InvalidZIP, "zip", "must be 5 digits or ZIP+4 (12345-6789)")
+		return "", enrollsftp.Errorf(enrollsftp.InvalidZIP, "zip", "must be 5 digits or ZIP+4 (NNNNN-NNNN)")
 	}
 	if m[2] != "" {
 		return m[1] + "-" + m[2], nil
@@ -101,28 +102,26 @@ func Phone(s string) (string, *enrollsftp.Error) {
 	return string(d), nil
 }
 
-const maxCents = 100_000_000_00 // $100M: far above any benefit limit, far below int64 trouble
-
 var amountRE = regexp.MustCompile(`^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$`)
 
 // Amount parses dollars ("1200", "1200.5", "1,200.00", "$1200.00") into
-// integer cents. Money never passes through a float.
+// integer cents. Money never passes through a float. Any amount that fits
+// the ledger (int64 cents) is a number: whether it is too much is the
+// plan limit's call (AMOUNT_EXCEEDS_LIMIT), not the parser's.
 func Amount(field, s string) (int64, *enrollsftp.Error) {
 	m := amountRE.FindStringSubmatch(s)
 	if m == nil {
 		return 0, enrollsftp.Errorf(enrollsftp.InvalidAmount, field, "\""+s+"\" is not a dollar amount such as 1200.00")
 	}
-	var cents int64
-	for _, c := range strings.ReplaceAll(m[1], ",", "") {
-		cents = cents*10 + int64(c-'0')
-		if cents > maxCents {
-			return 0, enrollsftp.Errorf(enrollsftp.InvalidAmount, field, "amount is too large")
-		}
-	}
+	tooLarge := enrollsftp.Errorf(enrollsftp.InvalidAmount, field, "amount is too large to be a dollar amount")
 	frac := m[2] + "00"[len(m[2]):]
-	cents = cents*100 + int64(frac[0]-'0')*10 + int64(frac[1]-'0')
-	if cents > maxCents {
-		return 0, enrollsftp.Errorf(enrollsftp.InvalidAmount, field, "amount is too large")
+	var cents int64
+	for _, c := range strings.ReplaceAll(m[1], ",", "") + frac {
+		d := int64(c - '0')
+		if cents > (math.MaxInt64-d)/10 {
+			return 0, tooLarge
+		}
+		cents = cents*10 + d
 	}
 	return cents, nil
 }

@@ -285,7 +285,10 @@ func TestAmount(t *testing.T) {
 		{"space", "1 200", 0, enrollsftp.InvalidAmount},
 		{"exponent", "1e3", 0, enrollsftp.InvalidAmount},
 		{"european decimal comma", "1200,50", 0, enrollsftp.InvalidAmount},
-		{"one cent over limit", "100000000.01", 0, enrollsftp.InvalidAmount},
+		// Large amounts are numbers; the plan limit rejects them (AMOUNT_EXCEEDS_LIMIT).
+		{"large but representable", "100000000.01", 10000000001, ""},
+		{"largest int64 cents", "92233720368547758.07", 9223372036854775807, ""},
+		{"one cent past int64", "92233720368547758.08", 0, enrollsftp.InvalidAmount},
 		{"enormous", "99999999999999999999999999999999999999", 0, enrollsftp.InvalidAmount},
 		{"enormous grouped", "999,999,999,999,999,999,999,999.99", 0, enrollsftp.InvalidAmount},
 		{"int64 overflow", "92233720368547758.08", 0, enrollsftp.InvalidAmount},
