@@ -39,9 +39,18 @@ func (t *txn) employment(employer, employee string) (*employment, error) {
 }
 
 func (t *txn) employerExists(id string) (bool, error) {
+	if ok, seen := t.known[id]; seen {
+		return ok, nil
+	}
 	var n int
-	err := t.queryRow(`SELECT count(*) FROM employers WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+	if err := t.queryRow(`SELECT count(*) FROM employers WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, err
+	}
+	if t.known == nil {
+		t.known = map[string]bool{}
+	}
+	t.known[id] = n > 0
+	return n > 0, nil
 }
 
 // census upserts a person and their employment. A person is matched by SSN
@@ -101,7 +110,7 @@ func (t *txn) census(c *validate.Census) (result, error) {
 	if err := t.upsertEmployment(emp, p.ID, c); err != nil {
 		return res, err
 	}
-	if err := t.verify(p, changed); err != nil {
+	if err := t.verify(p, changed, c.SSN); err != nil {
 		return res, err
 	}
 	if p.KYCStatus == kyc.Failed {

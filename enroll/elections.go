@@ -92,7 +92,7 @@ func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrolls
 				"a date of birth is required for "+p.typ+" enrollment: send it in the census")
 		}
 	case "HSA":
-		id, err := t.identity(per)
+		id, err := t.identity(per, "")
 		if err != nil {
 			return false, nil, err
 		}
@@ -100,7 +100,7 @@ func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrolls
 			return false, nil, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
 				"HSA enrollment needs "+strings.Join(missing, ", ")+" in the census")
 		}
-		if err := t.verify(per, false); err != nil {
+		if err := t.verify(per, false, id.SSN); err != nil {
 			return false, nil, err
 		}
 		if per.KYCStatus == kyc.Failed {

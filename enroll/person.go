@@ -58,11 +58,14 @@ func personBy(q execer, t *txn, column string, value any) (*person, error) {
 	return p, nil
 }
 
-// identity is what KYC checks of a person; ssn is the plaintext, decrypted
-// only for the verifier.
-func (t *txn) identity(p *person) (kyc.Identity, error) {
+// identity is what KYC checks of a person. The SSN is the one just read
+// from the census (ssn), else the stored one, decrypted only for the verifier.
+func (t *txn) identity(p *person, ssn string) (kyc.Identity, error) {
 	id := kyc.Identity{FirstName: p.FirstName, LastName: p.LastName, AddressLine1: p.AddressLine1,
-		AddressLine2: p.AddressLine2, City: p.City, State: p.State, ZIP: p.ZIP, DOB: p.dob}
+		AddressLine2: p.AddressLine2, City: p.City, State: p.State, ZIP: p.ZIP, DOB: p.dob, SSN: ssn}
+	if ssn != "" || p.ssnMAC == nil {
+		return id, nil
+	}
 	var sealed []byte
 	if err := t.queryRow(`SELECT ssn_enc FROM persons WHERE id = ?`, p.ID).Scan(&sealed); err != nil {
 		return id, fmt.Errorf("enroll: load ssn: %w", err)
@@ -79,11 +82,11 @@ func (t *txn) identity(p *person) (kyc.Identity, error) {
 
 // verify runs KYC on the person's current identity and stores the result.
 // A verdict, a manual APPROVED included, stands until the identity changes.
-func (t *txn) verify(p *person, changed bool) error {
+func (t *txn) verify(p *person, changed bool, ssn string) error {
 	if p.KYCStatus != kyc.None && !changed {
 		return nil
 	}
-	id, err := t.identity(p)
+	id, err := t.identity(p, ssn)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,8 @@ import (
 
 // txn is one file's transaction: the tx, its fixed clock, the batch.
 type txn struct {
-	ctx      context.Context
+	ctx      context.Context // for statements
+	cancel   context.Context // the caller's, checked between rows
 	tx       *sql.Tx
 	l        *Ledger
 	now      time.Time
@@ -25,6 +26,7 @@ type txn struct {
 	fileType enrollsftp.FileType
 	allowed  map[string]bool // nil: every employer
 	stmts    map[string]*sql.Stmt
+	known    map[string]bool // employers seen in this file: they do not change within it
 }
 
 // stmt returns the transaction's prepared statement for query, preparing
@@ -126,7 +128,7 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		return out, dedup, fmt.Errorf("look up applied record: %w", err)
 	}
 
-	if _, err := t.tx.ExecContext(t.ctx, `SAVEPOINT row`); err != nil {
+	if _, err := t.exec(`SAVEPOINT row`); err != nil {
 		return out, dedup, err
 	}
 	var res result
@@ -138,7 +140,10 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	}
 	var domain *enrollsftp.Error
 	if errors.As(derr, &domain) {
-		if _, err := t.tx.ExecContext(t.ctx, `ROLLBACK TO row; RELEASE row`); err != nil {
+		if _, err := t.exec(`ROLLBACK TO row`); err != nil {
+			return out, dedup, err
+		}
+		if _, err := t.exec(`RELEASE row`); err != nil {
 			return out, dedup, err
 		}
 		return rejected(out, enrollsftp.Errors{domain}), dedup, nil
