@@ -27,6 +27,21 @@ func (t *txn) enroll(e *validate.Election, emp *employment) (result, error) {
 		return result{}, enrollsftp.Errorf(enrollsftp.AlreadyEnrolled, "plan_code",
 			fmt.Sprintf("already enrolled in %s since %s (enrollment %s)", e.PlanCode, open.Effective, open.ID))
 	}
+	if p.typ == "HSA" {
+		// A person has one HSA account and one open HSA enrollment on it:
+		// a second, at any employer, would double the contributions against
+		// one limit. Moving it is a TRANSFER.
+		var other enrollment
+		err := t.queryRow(`SELECT employer_id, plan_code FROM enrollments WHERE person_id = ? AND plan_type = 'HSA'
+			AND status IN ('ACTIVE', 'PENDING_KYC') LIMIT 1`, emp.PersonID).Scan(&other.EmployerID, &other.PlanCode)
+		if err == nil {
+			return result{}, enrollsftp.Errorf(enrollsftp.AlreadyEnrolled, "plan_code",
+				fmt.Sprintf("the person's HSA is open at %s/%s: send a TRANSFER to move it", other.EmployerID, other.PlanCode))
+		}
+		if !notFound(err) {
+			return result{}, err
+		}
+	}
 	pending, warn, err := t.requirements(p, emp.PersonID)
 	if err != nil {
 		return result{}, err
@@ -142,13 +157,21 @@ func (t *txn) unenroll(e *validate.Election, emp *employment) (result, error) {
 		return result{}, enrollsftp.Errorf(enrollsftp.HSARequiresTransfer, "action",
 			"an HSA belongs to the person and cannot be unenrolled: send a TRANSFER")
 	}
-	en, err := t.openEnrollment(emp.ID, e.PlanCode, 0)
+	// The enrollment to end is the one of the plan year holding the end
+	// date: a past year's FSA may still be open beside this year's.
+	var scope int64
+	if py, err := t.planYearAt(e.EmployerID, e.EndDate); err != nil {
+		return result{}, err
+	} else if py != nil {
+		scope = py.pk
+	}
+	en, err := t.openEnrollment(emp.ID, e.PlanCode, scope)
 	if err != nil {
 		return result{}, err
 	}
 	if en == nil {
 		return result{}, enrollsftp.Errorf(enrollsftp.EnrollmentNotFound, "plan_code",
-			fmt.Sprintf("no open %s enrollment to end", e.PlanCode))
+			fmt.Sprintf("no open %s enrollment to end on %s", e.PlanCode, e.EndDate))
 	}
 	if e.EndDate < en.Effective {
 		return result{}, enrollsftp.Errorf(enrollsftp.DateRangeInvalid, "end_date",

@@ -209,8 +209,9 @@ func (t *txn) upsertEmployment(emp *employment, personID string, c *validate.Cen
 			return err
 		}
 	} else {
-		ne.ID, ne.Version = emp.ID, emp.Version+1
-		if ne != *emp {
+		ne.ID, ne.Version = emp.ID, emp.Version
+		if ne != *emp { // only a change is written and audited
+			ne.Version = emp.Version + 1
 			if err := t.update(`UPDATE employments SET status = ?, hire_date = ?, termination_date = ?,
 				version = version + 1 WHERE id = ? AND version = ?`, ne.Status, ne.HireDate, ne.TerminationDate,
 				emp.ID, emp.Version); err != nil {

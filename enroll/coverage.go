@@ -188,6 +188,9 @@ func (t *txn) retire(enrollmentID string) error {
 		list = append(list, x)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, x := range list {
 		if err := t.update(`UPDATE elections SET status = 'HISTORICAL', version = version + 1
 			WHERE id = ? AND version = ?`, x.id, x.v); err != nil {
@@ -231,6 +234,9 @@ func (t *txn) endCoverage(employmentID, date string) error {
 		list = append(list, e)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, e := range list {
 		if e.PlanType == "HSA" {
 			if !e.Detached {

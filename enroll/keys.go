@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,8 +19,9 @@ import (
 // for the match key. Both are derived from one 32-byte master key, so the
 // encryption key and the hash key are never the same bytes.
 type Keys struct {
-	aead cipher.AEAD
-	mac  []byte
+	aead    cipher.AEAD
+	mac     []byte
+	content []byte
 }
 
 // NewKeys derives the SSN keys from a 32-byte master key.
@@ -40,7 +42,7 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1")}, nil
+	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1"), content: derive("enrollsftp content v1")}, nil
 }
 
 // ParseKey decodes a master key given as base64 text (or 32 raw bytes, as a
@@ -94,6 +96,15 @@ func (k *Keys) MatchKey(ssn string) []byte {
 	h := hmac.New(sha256.New, k.mac)
 	h.Write([]byte(ssn))
 	return h.Sum(nil)
+}
+
+// Content keys a row's content hash. The hash covers the SSN, and every
+// other cell of the row is in the ledger in plain text: unkeyed, it could
+// be reversed by trying all 10⁹ SSNs. Keyed, it can only be compared.
+func (k *Keys) Content(sum string) string {
+	h := hmac.New(sha256.New, k.content)
+	h.Write([]byte(sum))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Seal encrypts an SSN: nonce || ciphertext.

@@ -136,6 +136,9 @@ func (t *txn) activatePending(personID string) error {
 		pending = append(pending, e)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, e := range pending {
 		if err := t.update(`UPDATE enrollments SET status = 'ACTIVE', version = version + 1, updated_at = ?
 			WHERE id = ? AND version = ?`, stamp(t.now), e.id, e.version); err != nil {

@@ -84,9 +84,11 @@ func (t *txn) today() string { return t.now.Format(isoDate) }
 func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error) {
 	out = enrollsftp.Outcome{Line: rec.Line, RecordID: rec.RecordID, EmployerID: rec.EmployerID,
 		EmployeeID: rec.EmployeeID, Action: rec.Action}
+	// Only a keyed form of the content hash is stored (see Keys.Content).
+	rec.ContentHash = t.l.keys.Content(rec.ContentHash)
 	key := rec.RecordID
 	if key == "" {
-		key = "sha256:" + rec.ContentHash
+		key = "hmac:" + rec.ContentHash
 	}
 	dedup = rec.EmployerID + "\x1f" + key
 	t.line, t.idem = rec.Line, key

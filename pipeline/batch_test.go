@@ -14,6 +14,9 @@ import (
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/export"
+	"enrollsftp/ingest"
+	"enrollsftp/schemas"
+	"enrollsftp/validate"
 )
 
 func TestResendIsIdempotent(t *testing.T) {
@@ -182,7 +185,31 @@ func TestRegeneratedOutputsAreByteIdentical(t *testing.T) {
 func TestNoPlaintextSSNOrDOBAtRestOrInOutputs(t *testing.T) {
 	e := newEnv(t)
 	res, _ := e.mustProcess(enrollsftp.Census, baseCensus+"C9,ACME,E9,Bad,Row,123-45-6789,1999-99-99,1 A St,Boston,MA,02134,,ACTIVE,,\n")
+	// The content hash of a row covers its SSN; stored unkeyed it could be
+	// reversed by trying every SSN. Only a keyed form may be in the ledger.
+	census, _ := schemas.Load("census.v1", "")
+	row := ingest.CensusRow{RecordID: "C1", EmployerID: "ACME", EmployeeID: "E1", FirstName: "Ada", LastName: "Lovelace",
+		SSN: "123-45-6780", DOB: "1980-04-12", AddressLine1: "12 Main St", City: "Boston", State: "MA", ZIP: "02134",
+		Email: "ada@example.com", EmploymentStatus: "ACTIVE", HireDate: "2020-01-06"}
+	v, errs := validate.CensusRow(row, census, e.now)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	unkeyed := v.Fingerprint()
+	keys, _ := enroll.NewKeys(bytes.Repeat([]byte{7}, 32)) // newEnv's key
+	keyed := keys.Content(unkeyed)
 	e.l.Close()
+	var all []byte
+	for _, suffix := range []string{"", "-wal"} {
+		db, _ := os.ReadFile(e.path + suffix)
+		all = append(all, db...)
+	}
+	if bytes.Contains(all, []byte(unkeyed)) {
+		t.Error("the ledger holds an unkeyed content hash that covers an SSN")
+	}
+	if !bytes.Contains(all, []byte(keyed)) {
+		t.Error("the keyed content hash of row C1 is not in the ledger: this test no longer checks what it means to")
+	}
 	for _, suffix := range []string{"", "-wal"} {
 		db, err := os.ReadFile(e.path + suffix)
 		if err != nil && suffix == "" {
@@ -220,6 +247,16 @@ func TestAuditTrailIsAppendOnly(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM audit_events WHERE after LIKE '%1980-04-12%' OR after LIKE '%123456780%' OR after LIKE '%123-45-6780%'`).Scan(&leaked)
 	if leaked != 0 {
 		t.Errorf("%d audit events hold a DOB or full SSN", leaked)
+	}
+	// The same census again under new record_ids changes nothing: no
+	// employment or person is rewritten, no audit event is added for them.
+	var before int
+	db.QueryRow(`SELECT count(*) FROM audit_events WHERE entity IN ('person', 'employment')`).Scan(&before)
+	e.mustProcess(enrollsftp.Census, strings.ReplaceAll(baseCensus, "\nC", "\nN"))
+	var after int
+	db.QueryRow(`SELECT count(*) FROM audit_events WHERE entity IN ('person', 'employment')`).Scan(&after)
+	if after != before {
+		t.Errorf("an unchanged census added %d person/employment audit events", after-before)
 	}
 	if _, err := db.Exec(`UPDATE audit_events SET action = 'X'`); err == nil {
 		t.Error("audit_events accepted an UPDATE")

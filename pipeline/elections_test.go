@@ -74,6 +74,8 @@ func TestElectionRules(t *testing.T) {
 			line: "2", status: "REJECTED", codes: "ENROLLMENT_NOT_FOUND"},
 		{name: "transfer to someone else's employment", rows: "L1,ACME,E1,HSA1,ENROLL,INDIVIDUAL,100.00,2026-01-01,,NEW_HIRE,,,\nL2,ACME,E1,HSA1,TRANSFER,,,2026-07-01,,,GLOBEX,G77,GHSA",
 			line: "3", status: "REJECTED", codes: "INDIVIDUAL_NOT_FOUND"},
+		{name: "a second open HSA at another employer", rows: "L1,ACME,E1,HSA1,ENROLL,INDIVIDUAL,3000.00,2026-01-01,,NEW_HIRE,,,\nL2,GLOBEX,G1,GHSA,ENROLL,INDIVIDUAL,3000.00,2026-06-01,,NEW_HIRE,,,",
+			line: "3", status: "REJECTED", codes: "ALREADY_ENROLLED"},
 		{name: "change without enrollment", rows: "L1,ACME,E2,FSA1,CHANGE,INDIVIDUAL,100.00,2026-03-01,,LIFE_EVENT,,,",
 			line: "2", status: "REJECTED", codes: "ENROLLMENT_NOT_FOUND"},
 	}
@@ -165,5 +167,38 @@ func TestPendingKYCAppliesOnApproval(t *testing.T) {
 	want(t, ack, "2", "ACCEPTED", "")
 	if p = e.lookup("ACME", "E3"); p.KYC.Status != "APPROVED" {
 		t.Errorf("approval lost after an unchanged census row: %s", p.KYC.Status)
+	}
+}
+
+// UNENROLL ends the enrollment of the plan year holding the end date, not
+// the newest one.
+func TestUnenrollPicksThePlanYearOfTheEndDate(t *testing.T) {
+	e := newEnv(t)
+	e.withCensus()
+	_, ack := e.mustProcess(enrollsftp.Elections, electionsHeader+
+		"L1,ACME,E2,FSA1,ENROLL,INDIVIDUAL,1300.00,2026-01-01,,NEW_HIRE,,,\n"+
+		"L2,ACME,E2,FSA1,ENROLL,INDIVIDUAL,1300.00,2027-01-01,,OPEN_ENROLLMENT,,,\n"+
+		"L3,ACME,E2,FSA1,UNENROLL,,,,2026-12-15,,,,\n")
+	want(t, ack, "3", "ACCEPTED", "")
+	want(t, ack, "4", "ACCEPTED", "")
+	for _, en := range e.lookup("ACME", "E2").Enrollments {
+		wantStatus := map[string]string{"2026-01-01": "TERMINATED", "2027-01-01": "ACTIVE"}[en.EffectiveDate]
+		if en.Status != wantStatus {
+			t.Errorf("enrollment from %s: got %s, want %s", en.EffectiveDate, en.Status, wantStatus)
+		}
+	}
+}
+
+// A correction that only changes letter case is a change, not a replay.
+func TestCaseCorrectionIsAChange(t *testing.T) {
+	e := newEnv(t)
+	e.withCensus()
+	_, ack := e.mustProcess(enrollsftp.Census, censusHeader+
+		"C1,ACME,E1,ADA,LOVELACE,123-45-6780,1980-04-12,12 Main St,Boston,MA,02134,ada@example.com,ACTIVE,2020-01-06,\n"+
+		",ACME,E2,BOB,BUILDER,234-56-7891,1975-09-30,44 Oak Ave,Springfield,MA,01103,bob@example.com,ACTIVE,2019-03-01,\n")
+	want(t, ack, "2", "REJECTED", "RECORD_ID_REUSED")
+	want(t, ack, "3", "ACCEPTED", "")
+	if p := e.lookup("ACME", "E2"); p.LastName != "BUILDER" {
+		t.Errorf("the case correction was not applied: %q", p.LastName)
 	}
 }

@@ -29,9 +29,18 @@ func ElectionFingerprint(r ingest.ElectionRow) string {
 var cellEscape = strings.NewReplacer("\x1b", "\x1b\x1b", "\x1f", "\x1b\x1f")
 
 func fingerprint(cells ...string) string {
+	return hashCells(true, cells)
+}
+
+// hashCells hashes cells, trimmed and, when upper is set, upper-cased.
+func hashCells(upper bool, cells []string) string {
 	h := sha256.New()
 	for _, c := range cells {
-		h.Write([]byte(cellEscape.Replace(strings.ToUpper(strings.TrimSpace(c)))))
+		c = strings.TrimSpace(c)
+		if upper {
+			c = strings.ToUpper(c)
+		}
+		h.Write([]byte(cellEscape.Replace(c)))
 		h.Write([]byte{0x1f}) // unit separator: "ab","c" never hashes as "a","bc"
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -40,10 +49,12 @@ func fingerprint(cells ...string) string {
 // Fingerprint hashes a valid census row's normalized values, record_id
 // excluded: "123456789" and "123-45-6789", "07/04/1980" and "1980-07-04"
 // are the same content, so a resend that only reformats is a DUPLICATE.
+// Case is kept: codes are already upper-cased by validation, and a name
+// corrected from MCDONALD to McDonald is a change to apply.
 func (c Census) Fingerprint() string {
-	return fingerprint(c.EmployerID, c.EmployeeID, c.FirstName, c.MiddleName, c.LastName, c.SSN, c.DOB,
+	return hashCells(false, []string{c.EmployerID, c.EmployeeID, c.FirstName, c.MiddleName, c.LastName, c.SSN, c.DOB,
 		c.AddressLine1, c.AddressLine2, c.City, c.State, c.ZIP, c.Email, c.Phone, c.EmploymentStatus,
-		c.HireDate, c.TerminationDate)
+		c.HireDate, c.TerminationDate})
 }
 
 // Fingerprint hashes a valid election row's normalized values, record_id
@@ -53,6 +64,6 @@ func (e Election) Fingerprint() string {
 	if e.HasAmount {
 		amount = strconv.FormatInt(e.AnnualCents, 10)
 	}
-	return fingerprint(e.EmployerID, e.EmployeeID, e.PlanCode, e.Action, e.CoverageTier, amount,
-		e.EffectiveDate, e.EndDate, e.Reason, e.TransferEmployerID, e.TransferEmployeeID, e.TransferPlanCode)
+	return hashCells(false, []string{e.EmployerID, e.EmployeeID, e.PlanCode, e.Action, e.CoverageTier, amount,
+		e.EffectiveDate, e.EndDate, e.Reason, e.TransferEmployerID, e.TransferEmployeeID, e.TransferPlanCode})
 }
