@@ -143,15 +143,31 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 			LastName: c.LastName, dob: c.DOB, HasDOB: c.DOB != "", AddressLine1: c.AddressLine1,
 			AddressLine2: c.AddressLine2, City: c.City, State: c.State, ZIP: c.ZIP, Email: c.Email, Phone: c.Phone,
 			KYCStatus: kyc.None, Version: 1}
+		// A new person's identity is all in the row: verify it now and
+		// insert the verdict with the person, rather than insert, verify and
+		// update (a new person has no enrollments waiting for it either).
+		id, _ := t.identity(np, c.SSN)
+		var verdict *kyc.Result
+		if id.Complete() {
+			r := t.l.verifier.Verify(id, t.now)
+			verdict = &r
+			np.KYCStatus, np.KYCCodes = r.Status, joinCodes(r.Codes)
+		}
 		_, err := t.exec(`INSERT INTO persons (id, ssn_hmac, ssn_enc, ssn_last4, first_name,
 			middle_name, last_name, dob, address_line1, address_line2, city, state, zip, email, email_key, phone,
-			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			kyc_status, kyc_codes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			np.ID, mac, sealed, last4, np.FirstName, np.MiddleName, np.LastName, np.dob, np.AddressLine1,
-			np.AddressLine2, np.City, np.State, np.ZIP, np.Email, emailKey, np.Phone, now, now)
+			np.AddressLine2, np.City, np.State, np.ZIP, np.Email, emailKey, np.Phone, np.KYCStatus, np.KYCCodes, now, now)
 		if err != nil {
 			return nil, false, fmt.Errorf("enroll: insert person: %w", err)
 		}
-		return np, true, t.audit("person", np.ID, "CREATE", nil, *np)
+		if verdict != nil {
+			if err := t.storeVerification(np.ID, *verdict); err != nil {
+				return nil, false, err
+			}
+		}
+		// changed is false when verified: there is nothing left to verify.
+		return np, verdict == nil, t.audit("person", np.ID, "CREATE", nil, *np)
 	}
 	before := *p
 	np := *p

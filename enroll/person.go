@@ -95,9 +95,8 @@ func (t *txn) verify(p *person, changed bool, ssn string) error {
 	}
 	r := t.l.verifier.Verify(id, t.now)
 	codes := joinCodes(r.Codes)
-	if _, err := t.exec(`INSERT INTO kyc_verifications (id, person_id, status, codes, method,
-		created_at) VALUES (?, ?, ?, ?, 'RULES', ?)`, newID(), p.ID, r.Status, codes, stamp(t.now)); err != nil {
-		return fmt.Errorf("enroll: store verification: %w", err)
+	if err := t.storeVerification(p.ID, r); err != nil {
+		return err
 	}
 	before := *p
 	if err := t.update(`UPDATE persons SET kyc_status = ?, kyc_codes = ?, version = version + 1, updated_at = ?
@@ -161,4 +160,13 @@ func joinCodes(codes []string) string {
 		s += c
 	}
 	return s
+}
+
+// storeVerification records a rules verifier's verdict on a person.
+func (t *txn) storeVerification(personID string, r kyc.Result) error {
+	if _, err := t.exec(`INSERT INTO kyc_verifications (id, person_id, status, codes, method,
+		created_at) VALUES (?, ?, ?, ?, 'RULES', ?)`, newID(), personID, r.Status, joinCodes(r.Codes), stamp(t.now)); err != nil {
+		return fmt.Errorf("enroll: store verification: %w", err)
+	}
+	return nil
 }
