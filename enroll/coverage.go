@@ -58,6 +58,22 @@ type election struct {
 
 // planYearAt finds the employer's plan year whose active period holds date.
 func (t *txn) planYearAt(employer, date string) (*planYear, error) {
+	key := [2]string{employer, date}
+	if py, ok := t.years[key]; ok {
+		return py, nil
+	}
+	py, err := t.loadPlanYear(employer, date)
+	if err != nil {
+		return nil, err
+	}
+	if t.years == nil {
+		t.years = map[[2]string]*planYear{}
+	}
+	t.years[key] = py
+	return py, nil
+}
+
+func (t *txn) loadPlanYear(employer, date string) (*planYear, error) {
 	var py planYear
 	var start, end string
 	err := t.queryRow(`SELECT pk, code, start_date, end_date, enrollment_start, enrollment_end
@@ -79,12 +95,20 @@ func (t *txn) planYearAt(employer, date string) (*planYear, error) {
 // has no such plan at all, PLAN_YEAR_CLOSED when the date is in none of the
 // employer's plan years (or the plan is not offered in that one).
 func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, error) {
-	var n int
-	if err := t.queryRow(`SELECT count(*) FROM plans WHERE employer_id = ? AND code = ?`,
-		employer, code).Scan(&n); err != nil {
-		return nil, nil, err
+	exists, ok := t.codes[[2]string{employer, code}]
+	if !ok {
+		var n int
+		if err := t.queryRow(`SELECT count(*) FROM plans WHERE employer_id = ? AND code = ?`,
+			employer, code).Scan(&n); err != nil {
+			return nil, nil, err
+		}
+		if t.codes == nil {
+			t.codes = map[[2]string]bool{}
+		}
+		exists = n > 0
+		t.codes[[2]string{employer, code}] = exists
 	}
-	if n == 0 {
+	if !exists {
 		return nil, nil, enrollsftp.Errorf(enrollsftp.PlanNotFound, field,
 			fmt.Sprintf("employer %s has no plan %s", employer, code))
 	}
@@ -95,6 +119,10 @@ func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, err
 	if py == nil {
 		return nil, nil, enrollsftp.Errorf(enrollsftp.PlanYearClosed, "effective_date",
 			fmt.Sprintf("%s is in no plan year of employer %s", date, employer))
+	}
+	key := [3]string{employer, code, py.code}
+	if p, ok := t.plans[key]; ok {
+		return p, py, nil
 	}
 	var p plan
 	err = t.queryRow(`SELECT id, code, type, limit_individual, limit_family,
@@ -109,6 +137,10 @@ func (t *txn) planFor(employer, code, date, field string) (*plan, *planYear, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("enroll: plan: %w", err)
 	}
+	if t.plans == nil {
+		t.plans = map[[3]string]*plan{}
+	}
+	t.plans[key] = &p
 	return &p, py, nil
 }
 

@@ -130,9 +130,18 @@ func (t *txn) personDOB(personID string) (string, error) {
 }
 
 func (t *txn) payFrequency(employer string) (string, error) {
+	if f, ok := t.freq[employer]; ok {
+		return f, nil
+	}
 	var f string
-	err := t.queryRow(`SELECT pay_frequency FROM employers WHERE id = ?`, employer).Scan(&f)
-	return f, err
+	if err := t.queryRow(`SELECT pay_frequency FROM employers WHERE id = ?`, employer).Scan(&f); err != nil {
+		return "", err
+	}
+	if t.freq == nil {
+		t.freq = map[string]string{}
+	}
+	t.freq[employer] = f
+	return f, nil
 }
 
 // schedule computes a new election's per-period amount: what is left of the

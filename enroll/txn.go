@@ -27,6 +27,11 @@ type txn struct {
 	allowed  map[string]bool // nil: every employer
 	stmts    map[string]*sql.Stmt
 	known    map[string]bool // employers seen in this file: they do not change within it
+	// Reference data read by this file's rows, which no row changes.
+	years map[[2]string]*planYear // (employer, date) → plan year, nil when none
+	plans map[[3]string]*plan     // (employer, code, plan year) → plan
+	codes map[[2]string]bool      // (employer, code) → the employer has such a plan
+	freq  map[string]string       // employer → pay frequency
 }
 
 // stmt returns the transaction's prepared statement for query, preparing
