@@ -42,11 +42,7 @@ func (t *txn) enroll(e *validate.Election, emp *employment) (result, error) {
 			return result{}, err
 		}
 	}
-	pending, warn, err := t.requirements(p, emp.PersonID)
-	if err != nil {
-		return result{}, err
-	}
-	dob, err := t.personDOB(emp.PersonID)
+	pending, warn, dob, err := t.requirements(p, emp.PersonID)
 	if err != nil {
 		return result{}, err
 	}

@@ -79,36 +79,38 @@ func (t *txn) checkLimit(p *plan, py *planYear, tier string, annual int64, dob s
 
 // requirements checks what a plan type needs of the person: a date of birth
 // for FSAs, full and verified identity (KYC) for an HSA. It returns whether
-// the enrollment must wait for KYC.
-func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrollsftp.Errors, err error) {
+// the enrollment must wait for KYC, and the person's date of birth (which
+// the limit check needs) from the same read.
+func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrollsftp.Errors, dob string, err error) {
 	per, err := personBy(t, t, "id", personID)
 	if err != nil {
-		return false, nil, err
+		return false, nil, "", err
 	}
+	dob = per.dob
 	switch p.typ {
 	case "FSA", "LPFSA", "DCFSA":
 		if per.dob == "" {
-			return false, nil, enrollsftp.Errorf(enrollsftp.RequiredFieldMissing, "dob",
+			return false, nil, dob, enrollsftp.Errorf(enrollsftp.RequiredFieldMissing, "dob",
 				"a date of birth is required for "+p.typ+" enrollment: send it in the census")
 		}
 	case "HSA":
 		id, err := t.identity(per, "")
 		if err != nil {
-			return false, nil, err
+			return false, nil, dob, err
 		}
 		if missing := missingIdentity(id); len(missing) > 0 {
-			return false, nil, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
+			return false, nil, dob, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
 				"HSA enrollment needs "+strings.Join(missing, ", ")+" in the census")
 		}
 		if err := t.verify(per, false, id.SSN); err != nil {
-			return false, nil, err
+			return false, nil, dob, err
 		}
 		if per.KYCStatus == kyc.Failed {
 			return true, enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.KYCFailed, "",
-				"held until KYC is approved: "+strings.ReplaceAll(per.KYCCodes, ";", ", "))}, nil
+				"held until KYC is approved: "+strings.ReplaceAll(per.KYCCodes, ";", ", "))}, dob, nil
 		}
 	}
-	return false, nil, nil
+	return false, nil, dob, nil
 }
 
 func missingIdentity(id kyc.Identity) []string {
