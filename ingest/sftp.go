@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -108,6 +110,10 @@ func (ep *Endpoint) clientConfig() (*ssh.ClientConfig, error) {
 			return nil, fmt.Errorf("ingest: known_hosts: %w", err)
 		}
 		verify = cb
+		// Ask the server for a key type known_hosts has for it, as OpenSSH
+		// does: otherwise a server with an ECDSA and an Ed25519 key, listed
+		// by its Ed25519 key only, offers ECDSA and is refused as a mismatch.
+		cfg.HostKeyAlgorithms = knownAlgorithms(cb, ep.Host, ep.Port)
 	default:
 		return nil, errors.New("ingest: known_hosts is required: host keys are always verified")
 	}
@@ -235,4 +241,39 @@ func Transient(err error) bool {
 		return true
 	}
 	return false
+}
+
+// knownAlgorithms lists the host key algorithms known_hosts holds keys of
+// for host:port (nil when it holds none: the check then fails closed).
+// The callback is asked about a throwaway key; its KeyError lists the keys
+// the file wants for the host.
+func knownAlgorithms(cb ssh.HostKeyCallback, host string, port int) []string {
+	_, probe, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil
+	}
+	signer, err := ssh.NewSignerFromKey(probe)
+	if err != nil {
+		return nil
+	}
+	addr := &net.TCPAddr{IP: net.ParseIP(host), Port: port}
+	var ke *knownhosts.KeyError
+	if err := cb(knownhosts.Normalize(net.JoinHostPort(host, strconv.Itoa(port))), addr, signer.PublicKey()); !errors.As(err, &ke) {
+		return nil
+	}
+	var algos []string
+	seen := map[string]bool{}
+	for _, k := range ke.Want {
+		types := []string{k.Key.Type()}
+		if k.Key.Type() == ssh.KeyAlgoRSA { // one RSA key signs with any of these
+			types = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+		}
+		for _, t := range types {
+			if !seen[t] {
+				seen[t] = true
+				algos = append(algos, t)
+			}
+		}
+	}
+	return algos
 }

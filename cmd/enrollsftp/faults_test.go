@@ -112,3 +112,19 @@ func TestSFTPOutboundNotWritable(t *testing.T) {
 		t.Errorf("ack not delivered: %v", err)
 	}
 }
+
+// A server with ECDSA and Ed25519 host keys, listed in known_hosts by its
+// Ed25519 key only (as `ssh-keyscan -t ed25519` gives): the client must ask
+// for the known type, not be refused as a mismatch on the ECDSA one it
+// would otherwise prefer.
+func TestSFTPKnownHostsPicksTheKnownKeyType(t *testing.T) {
+	bin := sftpBinary(t)
+	s := sshdtest.Start(t)
+	s.AddHostKey("ecdsa")
+	r := newRemote(t)
+	r.drop(t, "census_demo_20261115.csv", demoFile(t, "census_demo_20261115.csv"))
+	c := sftpCLI(t, bin, sourceFor("acme", s, r))
+	if out := c.run(0, "run"); !strings.Contains(out, "APPLIED") {
+		t.Errorf("run:\n%s", out)
+	}
+}

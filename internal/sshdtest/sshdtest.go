@@ -173,9 +173,13 @@ func descendants(pid int) []int {
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
-func keygen(t testing.TB, path string) {
+func keygen(t testing.TB, path string, typ ...string) {
 	t.Helper()
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path).CombinedOutput()
+	kind := "ed25519"
+	if len(typ) > 0 {
+		kind = typ[0]
+	}
+	out, err := exec.Command("ssh-keygen", "-q", "-t", kind, "-N", "", "-f", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
 	}
@@ -212,4 +216,22 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// AddHostKey gives the running server another host key of type typ
+// (ssh-keygen -t) and restarts it; known_hosts keeps only the first key.
+func (s *Server) AddHostKey(typ string) {
+	s.t.Helper()
+	path := filepath.Join(s.Dir, "host_"+typ)
+	keygen(s.t, path, typ)
+	conf, err := os.ReadFile(s.config)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	conf = append(conf, []byte("HostKey "+path+"\n")...)
+	if err := os.WriteFile(s.config, conf, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.Stop()
+	s.Restart()
 }
