@@ -124,12 +124,7 @@ const isoDate = "2006-01-02"
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// errNotFound is returned by look-up helpers when no row matches.
-var errNotFound = errors.New("not found")
-
-func notFound(err error) bool {
-	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNotFound)
-}
+func notFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // execer is what helpers need from a *sql.Tx.
 type execer interface {

@@ -31,6 +31,9 @@ type File struct {
 	MaxRejectRatio float64
 	// Employers limits the employers rows may name; nil allows any.
 	Employers []string
+	// Mask hides the SSN and date of birth in a record's raw cells. It runs
+	// only for rejected records, the only ones whose cells are stored.
+	Mask func(raw []string) []string
 	// DryRun evaluates every row and emits outputs, then rolls back.
 	DryRun bool
 	// BatchID, when set, is the new batch's id (so logs can carry it from
@@ -52,7 +55,7 @@ type Record struct {
 	Census      *validate.Census
 	Election    *validate.Election
 	ContentHash string   // of the normalized cells, record_id excluded
-	Raw         []string // input cells, SSN and DOB masked
+	Raw         []string // input cells as read; File.Mask hides what must not be stored
 }
 
 // Rows yields records: io.EOF after the last, an *enrollsftp.FileError when
@@ -102,7 +105,7 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	// cancellable one the driver starts a goroutine per statement to watch
 	// it, which cost a fifth of the time per row. applyAll checks the real
 	// context every 1,024 rows instead, and the deferred rollback undoes.
-	t := &txn{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, line: 0, fileType: f.Type,
+	t := &txn{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
 		allowed: allowSet(f.Employers)}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply`); err != nil {
 		return b, fmt.Errorf("enroll: savepoint: %w", err)
@@ -201,7 +204,11 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 		if err != nil {
 			return nil, fmt.Errorf("enroll: line %d: %w", rec.Line, err)
 		}
-		if err := t.insertRecord(out, dedup, rec.Raw); err != nil {
+		var raw []string
+		if out.Status == enrollsftp.RecordRejected {
+			raw = t.mask(rec.Raw)
+		}
+		if err := t.insertRecord(out, dedup, raw); err != nil {
 			return nil, err
 		}
 		failpoint.Hit(failpoint.MidApply)
@@ -219,6 +226,8 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 	}
 }
 
+// insertRecord stores a record's ack line and, for a rejected record, its
+// raw cells, already masked.
 func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) error {
 	// Ack cells echo vendor input; an SSN in any of them (an SSN used as
 	// employee number, one in the wrong column) is masked before storing.

@@ -21,8 +21,9 @@ type txn struct {
 	l        *Ledger
 	now      time.Time
 	batch    string
-	line     int    // the record being applied, for audit events
-	idem     string // its idempotency key
+	masker   func([]string) []string // File.Mask
+	line     int                     // the record being applied, for audit events
+	idem     string                  // its idempotency key
 	fileType enrollsftp.FileType
 	allowed  map[string]bool // nil: every employer
 	stmts    map[string]*sql.Stmt
@@ -345,4 +346,17 @@ func (t *txn) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows,
 
 func (t *txn) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
 	return t.queryRow(q, args...)
+}
+
+// mask applies the file's mask to raw cells; without one (a caller that
+// built Records by hand) every SSN- and date-shaped value is hidden.
+func (t *txn) mask(raw []string) []string {
+	if t.masker != nil {
+		return t.masker(raw)
+	}
+	out := make([]string, len(raw))
+	for i, c := range raw {
+		out[i] = enrollsftp.ScrubSensitive(c)
+	}
+	return out
 }

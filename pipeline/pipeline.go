@@ -169,7 +169,7 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time.Time, opts ...ingest.Option) (enroll.Rows, error) {
 	rd, err := ingest.NewReader[ingest.CensusRow](r, layout, opts...)
 	if rd != nil {
-		file.Header = rd.Header()
+		file.Header, file.Mask = rd.Header(), rd.Mask
 	}
 	if done, err := headerResult(err, file); done {
 		return nil, err
@@ -184,7 +184,7 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 		rec := enroll.Record{Line: row.Line, RecordID: c.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
 			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: "UPSERT",
 			Errors: append(row.Problems, errs...), ContentHash: validate.CensusFingerprint(row.Values),
-			Raw: rd.Mask(row.Raw)}
+			Raw: row.Raw}
 		if strings.EqualFold(strings.TrimSpace(row.Values.EmploymentStatus), validate.StatusTerminated) {
 			rec.Action = "TERMINATE"
 		}
@@ -198,7 +198,7 @@ func censusRows(r io.Reader, layout *schemas.Layout, file *enroll.File, now time
 func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File, opts ...ingest.Option) (enroll.Rows, error) {
 	rd, err := ingest.NewReader[ingest.ElectionRow](r, layout, opts...)
 	if rd != nil {
-		file.Header = rd.Header()
+		file.Header, file.Mask = rd.Header(), rd.Mask
 	}
 	if done, err := headerResult(err, file); done {
 		return nil, err
@@ -213,7 +213,7 @@ func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File, opts .
 		rec := enroll.Record{Line: row.Line, RecordID: e.RecordID, EmployerID: strings.TrimSpace(row.Values.EmployerID),
 			EmployeeID: strings.TrimSpace(row.Values.EmployeeID), Action: strings.ToUpper(strings.TrimSpace(row.Values.Action)),
 			Errors: append(row.Problems, errs...), ContentHash: validate.ElectionFingerprint(row.Values),
-			Raw: rd.Mask(row.Raw)}
+			Raw: row.Raw}
 		if len(rec.Errors) == 0 {
 			rec.Election, rec.ContentHash = &e, e.Fingerprint()
 		}

@@ -114,19 +114,7 @@ func TestServe(t *testing.T) {
 	}
 	os.Rename(filepath.Join(c.dir, "moved.db"), filepath.Join(c.dir, "ledger.db"))
 
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	errc := make(chan error, 1)
-	go func() { errc <- cmd.Wait() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Errorf("serve after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit within 10s of SIGTERM")
-	}
-	t.Logf("serve stopped %v after SIGTERM", time.Since(start))
+	stopServe(t, cmd, &logs)
 	var batches []map[string]any
 	jsonUnmarshal(c.run(0, "batches", "--json"), &batches)
 	for _, b := range batches {
@@ -215,17 +203,7 @@ func TestServeStopRollsBackTheFileInProgress(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitFor(t, 20*time.Second, "processing to start", func() bool { return strings.Contains(logs.String(), "processing file") })
 	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	errc := make(chan error, 1)
-	go func() { errc <- cmd.Wait() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit within 10s of SIGTERM")
-	}
+	stopServe(t, cmd, &logs)
 	if !strings.Contains(logs.String(), "rolling back") {
 		t.Skipf("the file finished before the deadline; nothing to roll back on this machine")
 	}
@@ -242,4 +220,22 @@ func TestServeStopRollsBackTheFileInProgress(t *testing.T) {
 	}
 	c.run(0, "run")
 	c.lookup("ACME", "X19999")
+}
+
+// stopServe sends SIGTERM and requires exit status 0 within 10 s.
+func stopServe(t *testing.T, cmd *exec.Cmd, logs *syncBuffer) {
+	t.Helper()
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit within 10s of SIGTERM")
+	}
+	t.Logf("serve stopped %v after SIGTERM", time.Since(start))
 }
