@@ -2,11 +2,13 @@ package enroll
 
 import (
 	"context"
+
 	"database/sql"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bits-and-blooms/bloom/v3"
 	"os"
 	"time"
 
@@ -33,6 +35,12 @@ type txn struct {
 	plans map[[3]string]*plan     // (employer, code, plan year) → plan
 	codes map[[2]string]bool      // (employer, code) → the employer has such a plan
 	freq  map[string]string       // employer → pay frequency
+	// w buffers what the file appends and does not read back (Process's
+	// transaction only; nil writes each row at once).
+	w *writer
+	// seen holds every dedup key of the file so far. It answers "not seen"
+	// for almost every row without a query; a "maybe" is settled in SQL.
+	seen *bloom.BloomFilter
 }
 
 // stmt returns the transaction's prepared statement for query, preparing
@@ -139,6 +147,10 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	if _, err := t.exec(`SAVEPOINT row`); err != nil {
 		return out, dedup, err
 	}
+	var mark mark
+	if t.w != nil {
+		mark = t.w.mark()
+	}
 	var res result
 	var derr error
 	if rec.Census != nil {
@@ -151,6 +163,9 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		if _, err := t.exec(`ROLLBACK TO row`); err != nil {
 			return out, dedup, err
 		}
+		if t.w != nil {
+			t.w.undo(mark)
+		}
 		if _, err := t.exec(`RELEASE row`); err != nil {
 			return out, dedup, err
 		}
@@ -162,7 +177,11 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	if _, err := t.exec(`RELEASE row`); err != nil {
 		return out, dedup, err
 	}
-	if _, err := t.exec(`INSERT INTO applied_records (employer_id, file_type, idem_key,
+	// Buffered: no later row of the file reads it, as a repeated key is
+	// rejected by the in-file check before the replay check.
+	if t.w != nil {
+		t.w.applied.add(rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line)
+	} else if _, err := t.exec(`INSERT INTO applied_records (employer_id, file_type, idem_key,
 		content_hash, batch_id, line) VALUES (?, ?, ?, ?, ?, ?)`,
 		rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line); err != nil {
 		return out, dedup, fmt.Errorf("record applied: %w", err)
@@ -198,6 +217,14 @@ func rejected(out enrollsftp.Outcome, errs enrollsftp.Errors) enrollsftp.Outcome
 // seenInFile returns the line of an earlier record of this batch with the
 // same employer and idempotency key, or 0.
 func (t *txn) seenInFile(dedup string) (int, error) {
+	if t.seen != nil {
+		if !t.seen.TestOrAddString(dedup) {
+			return 0, nil // certainly new
+		}
+		if err := t.flush(true); err != nil { // the SQL below reads batch_records
+			return 0, err
+		}
+	}
 	var line int
 	err := t.queryRow(`SELECT line FROM batch_records WHERE batch_id = ? AND dedup_key = ?
 		ORDER BY line LIMIT 1`, t.batch, dedup).Scan(&line)
@@ -236,6 +263,9 @@ func (t *txn) undoKeepingRecords() error {
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
+	if err := t.flush(true); err != nil {
+		return err
+	}
 	type held struct {
 		O     enrollsftp.Outcome
 		Dedup string
@@ -298,14 +328,16 @@ type auditEvent struct {
 	at                        time.Time
 }
 
-func audit(ctx context.Context, q execer, e auditEvent) error {
-	enc := func(v any) string {
-		if v == nil {
-			return ""
-		}
-		b, _ := json.Marshal(v)
-		return string(b)
+func auditJSON(v any) string {
+	if v == nil {
+		return ""
 	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func audit(ctx context.Context, q execer, e auditEvent) error {
+	enc := auditJSON
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (batch_id, line, idem_key, entity, entity_id,
 		action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.batch, e.line, e.idem, e.entity, e.id, e.action, enc(e.before), enc(e.after), stamp(e.at))
@@ -317,6 +349,10 @@ func audit(ctx context.Context, q execer, e auditEvent) error {
 
 // audit records a change made by the current record.
 func (t *txn) audit(entity, id, action string, before, after any) error {
+	if t.w != nil {
+		t.w.audit.add(t.batch, t.line, t.idem, entity, id, action, auditJSON(before), auditJSON(after), stamp(t.now))
+		return nil
+	}
 	return audit(t.ctx, t, auditEvent{batch: t.batch, line: t.line, idem: t.idem, entity: entity, id: id,
 		action: action, before: before, after: after, at: t.now})
 }
