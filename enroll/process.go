@@ -80,9 +80,9 @@ var ErrAlreadyProcessed = errors.New(string(enrollsftp.FileAlreadyProcessed))
 // set, receives the finished batch: after the commit, or inside the
 // transaction just before the rollback of a dry run.
 func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View) error) (enrollsftp.Batch, error) {
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginConn(ctx)
 	if err != nil {
-		return enrollsftp.Batch{}, fmt.Errorf("enroll: begin: %w", err)
+		return enrollsftp.Batch{}, err
 	}
 	defer tx.Rollback()
 	now := l.Now().UTC()

@@ -19,7 +19,7 @@ import (
 type txn struct {
 	ctx      context.Context // for statements
 	cancel   context.Context // the caller's, checked between rows
-	tx       *sql.Tx
+	tx       sqlTx
 	l        *Ledger
 	now      time.Time
 	batch    string
