@@ -109,6 +109,7 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	// context every 1,024 rows instead, and the deferred rollback undoes.
 	t := &txn{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
 		allowed: allowSet(f.Employers), w: newWriter(), seen: bloom.NewWithEstimates(dedupKeys, 0.001)}
+	defer t.closeStmts() // before the deferred rollback hands the connection back
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply`); err != nil {
 		return b, fmt.Errorf("enroll: savepoint: %w", err)
 	}
@@ -176,6 +177,7 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		return b, nil // the deferred rollback discards everything
 	}
 	failpoint.Hit(failpoint.BeforeCommit)
+	t.closeStmts()
 	if err := tx.Commit(); err != nil {
 		return b, fmt.Errorf("enroll: commit: %w", err)
 	}

@@ -62,6 +62,16 @@ func (t *txn) stmt(query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// closeStmts finalizes the prepared statements while the transaction's
+// connection is still held: a statement left to the garbage collector is
+// finalized from another goroutine, later.
+func (t *txn) closeStmts() {
+	for q, s := range t.stmts {
+		s.Close()
+		delete(t.stmts, q)
+	}
+}
+
 func (t *txn) exec(query string, args ...any) (sql.Result, error) {
 	s, err := t.stmt(query)
 	if err != nil {

@@ -115,7 +115,11 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		// Too large to stage: hashed in passing, rejected, acked, archived.
 		staged.SHA256, staged.Size, err = r.c.Hash(r.ctx, f)
 	} else {
+		start := time.Now()
 		staged, err = r.c.Download(r.ctx, f, r.stage)
+		if err == nil {
+			log.Info().Int64("bytes", staged.Size).Dur("took", time.Since(start)).Msg("downloaded")
+		}
 	}
 	if err != nil {
 		return &StepError{"download", err} // a failed download is never processed
