@@ -40,6 +40,11 @@ const (
 	HeaderMissingColumn     Code = "HEADER_MISSING_COLUMN"
 	HeaderDuplicateColumn   Code = "HEADER_DUPLICATE_COLUMN"
 	HeaderUnknownColumn     Code = "HEADER_UNKNOWN_COLUMN"
+	// An OpenPGP-encrypted file that could not be decrypted (wrong key,
+	// corrupted ciphertext), or whose signature is missing or wrong when
+	// the source names the vendor's signing key.
+	PGPDecryptFailed    Code = "PGP_DECRYPT_FAILED"
+	PGPSignatureInvalid Code = "PGP_SIGNATURE_INVALID"
 )
 
 // Authorization [403] and look-up [404] errors.
