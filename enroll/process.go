@@ -84,9 +84,15 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	if err != nil {
 		return enrollsftp.Batch{}, err
 	}
+	// Statements run on a context that is never cancelled: with a
+	// cancellable one the driver starts a goroutine per statement to watch
+	// it, which cost a fifth of the time per row. The caller's context is
+	// checked every 1,024 rows and before the commit instead, and the
+	// deferred rollback undoes.
+	sctx := context.WithoutCancel(ctx)
 	defer tx.Rollback()
 	now := l.Now().UTC()
-	if prior, err := processedBatch(ctx, tx, f.SHA256); err != nil {
+	if prior, err := processedBatch(sctx, tx, f.SHA256); err != nil {
 		return enrollsftp.Batch{}, err
 	} else if prior != "" && prior != f.RerunOf {
 		return enrollsftp.Batch{}, fmt.Errorf("%w: the same bytes were processed as batch %s", ErrAlreadyProcessed, prior)
@@ -97,20 +103,16 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
 		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header}
 	header, _ := json.Marshal(nonNil(f.Header))
-	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
+	if _, err := tx.ExecContext(sctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
 		received_at, header, staged_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.Source, b.File, string(b.Type), f.Layout, b.SHA256, b.Size, b.Status, b.ReceivedAt,
 		string(header), f.StagedPath); err != nil {
 		return b, fmt.Errorf("enroll: insert batch: %w", err)
 	}
-	// Statements run on a context that is never cancelled: with a
-	// cancellable one the driver starts a goroutine per statement to watch
-	// it, which cost a fifth of the time per row. applyAll checks the real
-	// context every 1,024 rows instead, and the deferred rollback undoes.
-	t := &txn{ctx: context.WithoutCancel(ctx), cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
+	t := &txn{ctx: sctx, cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
 		allowed: allowSet(f.Employers), w: newWriter(), seen: bloom.NewWithEstimates(dedupKeys, 0.001)}
 	defer t.closeStmts() // before the deferred rollback hands the connection back
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply`); err != nil {
+	if _, err := tx.ExecContext(sctx, `SAVEPOINT apply`); err != nil {
 		return b, fmt.Errorf("enroll: savepoint: %w", err)
 	}
 	fileErrs := f.FileErrors
@@ -128,9 +130,10 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	switch {
 	case len(fileErrs) > 0:
 		// The file is rejected whole: undo every row, keep only the batch.
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO apply`); err != nil {
+		if _, err := tx.ExecContext(sctx, `ROLLBACK TO apply`); err != nil {
 			return b, fmt.Errorf("enroll: rollback rows: %w", err)
 		}
+		t.w.undo(mark{})
 		b.Status, b.FileErrors = enrollsftp.BatchRejected, fileErrs
 		b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC = 0, 0, 0, 0, 0
 	case f.MaxRejectRatio > 0 && b.Rows > 0 && float64(b.Rejected)/float64(b.Rows) > f.MaxRejectRatio:
@@ -145,36 +148,39 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	if err := t.flush(true); err != nil {
 		return b, err
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE apply`); err != nil {
+	if _, err := tx.ExecContext(sctx, `RELEASE apply`); err != nil {
 		return b, fmt.Errorf("enroll: release: %w", err)
 	}
 	b.ProcessedAt = stamp(now)
 	fe, _ := json.Marshal(errorsJSON(b.FileErrors))
-	if _, err := tx.ExecContext(ctx, `UPDATE batches SET status = ?, rows = ?, accepted = ?, rejected = ?,
+	if _, err := tx.ExecContext(sctx, `UPDATE batches SET status = ?, rows = ?, accepted = ?, rejected = ?,
 		duplicate = ?, pending_kyc = ?, processed_at = ?, file_errors = ?, version = version + 1 WHERE id = ?`,
 		b.Status, b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ProcessedAt, string(fe), b.ID); err != nil {
 		return b, fmt.Errorf("enroll: update batch: %w", err)
 	}
-	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: b.Status, at: now}); err != nil {
+	if err := audit(sctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: b.Status, at: now}); err != nil {
 		return b, err
 	}
 	if f.RerunOf != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
+		if _, err := tx.ExecContext(sctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
 			b.ID, f.RerunOf); err != nil {
 			return b, fmt.Errorf("enroll: supersede %s: %w", f.RerunOf, err)
 		}
-		if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: f.RerunOf, action: "SUPERSEDED",
+		if err := audit(sctx, tx, auditEvent{batch: b.ID, entity: "batch", id: f.RerunOf, action: "SUPERSEDED",
 			after: map[string]string{"superseded_by": b.ID}, at: now}); err != nil {
 			return b, err
 		}
 	}
 	if f.DryRun {
 		if emit != nil {
-			if err := emit(View{Batch: b, Each: eachRecord(ctx, tx, b.ID)}); err != nil {
+			if err := emit(View{Batch: b, Each: eachRecord(sctx, tx, b.ID)}); err != nil {
 				return b, err
 			}
 		}
 		return b, nil // the deferred rollback discards everything
+	}
+	if err := ctx.Err(); err != nil {
+		return b, err
 	}
 	failpoint.Hit(failpoint.BeforeCommit)
 	t.closeStmts()
@@ -206,7 +212,7 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 		}
 		var fe *enrollsftp.FileError
 		if errors.As(err, &fe) {
-			return fe.Errors, t.flush(true)
+			return fe.Errors, nil // the rows are undone: their buffers are dropped
 		}
 		if err != nil {
 			return nil, err
