@@ -258,18 +258,8 @@ func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) err
 		b, _ := json.Marshal(nonNil(raw))
 		rawJSON = string(b)
 	}
-	if t.w != nil {
-		t.w.records.add(t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID, o.Action, o.Status, o.Codes,
-			o.Message, o.PerPayPeriod, dedup, rawJSON)
-		return nil
-	}
-	_, err := t.exec(`INSERT INTO batch_records (batch_id, line, record_id, employer_id,
-		employee_id, action, status, codes, message, per_period, dedup_key, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID,
-		o.Action, o.Status, o.Codes, o.Message, o.PerPayPeriod, dedup, rawJSON)
-	if err != nil {
-		return fmt.Errorf("enroll: insert record line %d: %w", o.Line, err)
-	}
+	t.w.records.add(t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID, o.Action, o.Status, o.Codes,
+		o.Message, o.PerPayPeriod, dedup, rawJSON)
 	return nil
 }
 

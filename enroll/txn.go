@@ -35,8 +35,9 @@ type txn struct {
 	plans map[[3]string]*plan     // (employer, code, plan year) → plan
 	codes map[[2]string]bool      // (employer, code) → the employer has such a plan
 	freq  map[string]string       // employer → pay frequency
-	// w buffers what the file appends and does not read back (Process's
-	// transaction only; nil writes each row at once).
+	// w buffers what the file appends and does not read back. Only
+	// Process's transaction has one; elsewhere (ApproveKYC) it is nil and
+	// audit events are written at once.
 	w *writer
 	// seen holds every dedup key of the file so far. It answers "not seen"
 	// for almost every row without a query; a "maybe" is settled in SQL.
@@ -188,14 +189,8 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		return out, dedup, err
 	}
 	// Buffered: no later row of the file reads it, as a repeated key is
-	// rejected by the in-file check before the replay check.
-	if t.w != nil {
-		t.w.applied.add(rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line)
-	} else if _, err := t.exec(`INSERT INTO applied_records (employer_id, file_type, idem_key,
-		content_hash, batch_id, line) VALUES (?, ?, ?, ?, ?, ?)`,
-		rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line); err != nil {
-		return out, dedup, fmt.Errorf("record applied: %w", err)
-	}
+	// rejected by the in-file check (seenInFile) before this replay check.
+	t.w.applied.add(rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line)
 	out.Status = enrollsftp.RecordAccepted
 	if res.pending {
 		out.Status = enrollsftp.RecordPendingKYC
@@ -347,10 +342,9 @@ func auditJSON(v any) string {
 }
 
 func audit(ctx context.Context, q execer, e auditEvent) error {
-	enc := auditJSON
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (batch_id, line, idem_key, entity, entity_id,
 		action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.batch, e.line, e.idem, e.entity, e.id, e.action, enc(e.before), enc(e.after), stamp(e.at))
+		e.batch, e.line, e.idem, e.entity, e.id, e.action, auditJSON(e.before), auditJSON(e.after), stamp(e.at))
 	if err != nil {
 		return fmt.Errorf("enroll: audit: %w", err)
 	}
