@@ -15,6 +15,9 @@ var dateShaped = regexp.MustCompile(`[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}`)
 // A nine-digit ZIP+4 written without its dash is masked too: a lost ZIP in
 // an error file costs less than a leaked SSN.
 func ScrubSSN(s string) string {
+	if !mayHoldSSN(s) {
+		return s
+	}
 	for range 8 { // overlapping matches: each pass masks the ones the last left
 		out := ssnShaped.ReplaceAllString(s, "${1}***-**-${4}${5}")
 		if out == s {
@@ -30,4 +33,23 @@ func ScrubSSN(s string) string {
 // date may be a date of birth.
 func ScrubSensitive(s string) string {
 	return dateShaped.ReplaceAllString(ScrubSSN(s), "****-**-**")
+}
+
+// mayHoldSSN reports whether s has nine digits in one run of digits,
+// dashes and spaces: every SSN shape lies in such a run, and most text
+// (names, dates, UUIDs) has none, so the costly regexp is skipped for it.
+func mayHoldSSN(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			if n++; n >= 9 {
+				return true
+			}
+		case c == '-' || c == ' ':
+		default:
+			n = 0
+		}
+	}
+	return false
 }

@@ -45,9 +45,11 @@ type Ledger struct {
 // Open opens (creating if needed) the ledger at path and applies pending
 // migrations. keys encrypt and match SSNs.
 func Open(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier) (*Ledger, error) {
-	// A 32 MiB page cache keeps a file's transaction from spilling pages to
-	// the WAL as it grows (measured: a quarter less system time).
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-32768"
+	// A 24 MiB page cache keeps a file's transaction from spilling pages to
+	// the WAL as it grows (measured: a quarter less system time than the
+	// 2 MiB default) and the process under 64 MB; 32 MiB was 7% faster at
+	// 100k census rows but 65 MB.
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-24576"
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
