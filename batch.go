@@ -64,6 +64,7 @@ type Batch struct {
 	// Kept for operators (batch show, rerun); not part of the ack.
 	Layout       string
 	StagedPath   string
+	StagedSHA256 string // when the staged copy is not the received bytes (a decrypted file)
 	Error        string // why a FAILED batch failed
 	SupersededBy string // the rerun that replaced this batch
 	DeliveredAt  string

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"enrollsftp"
+	"enrollsftp/internal/pgp"
 )
 
 // Records streams a batch's outcomes in line order; it may be called twice.
@@ -27,9 +28,10 @@ type Files struct {
 	Ack, Summary, Errors string
 }
 
-// BaseName is NAME for an input NAME.csv (any case), else the whole name.
+// BaseName is NAME for an input NAME.csv (any case), also when it came
+// encrypted as NAME.csv.pgp, else the whole name.
 func BaseName(file string) string {
-	base := filepath.Base(file)
+	base, _ := pgp.Plain(filepath.Base(file))
 	if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") {
 		return strings.TrimSuffix(base, ext)
 	}

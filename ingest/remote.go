@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"enrollsftp"
 	"enrollsftp/internal/failpoint"
+	"enrollsftp/internal/pgp"
 )
 
 // RemoteFile is a file found in a source's inbound folder.
@@ -24,6 +26,9 @@ type RemoteFile struct {
 	Type    enrollsftp.FileType
 	Size    int64
 	ModTime time.Time
+	// Encrypted is a name ending .pgp, .gpg or .asc: the file is OpenPGP and
+	// its pattern matched the name without that suffix.
+	Encrypted bool
 }
 
 // Refusal is a remote name that is never followed, and why.
@@ -117,7 +122,8 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime()}
+		_, enc := pgp.Plain(name)
+		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime(), Encrypted: enc}
 		if minAge > 0 && now.Sub(f.ModTime) < minAge {
 			l.Waiting = append(l.Waiting, f)
 			continue
@@ -158,11 +164,17 @@ func (c *Client) linkTarget(p string) (string, error) {
 	return "", fmt.Errorf("more than %d symlinks", maxLinks)
 }
 
-// match finds the file type whose pattern matches name.
+// match finds the file type whose pattern matches name, or the name
+// without its OpenPGP suffix: census_*.csv takes census_1.csv.pgp too.
 func match(name string, patterns map[enrollsftp.FileType]string) (enrollsftp.FileType, bool) {
+	plain, _ := pgp.Plain(name)
 	for _, t := range []enrollsftp.FileType{enrollsftp.Census, enrollsftp.Elections} {
 		if p, ok := patterns[t]; ok && p != "" {
-			if m, _ := path.Match(p, name); m {
+			m, _ := path.Match(p, name)
+			if !m {
+				m, _ = path.Match(p, plain)
+			}
+			if m {
 				return t, true
 			}
 		}
@@ -173,14 +185,36 @@ func match(name string, patterns map[enrollsftp.FileType]string) (enrollsftp.Fil
 // Staged is a downloaded file.
 type Staged struct {
 	Path   string
-	SHA256 string
-	Size   int64
+	SHA256 string // of the bytes received
+	Size   int64  // bytes received
+	// PlainSHA256 is the hash of the staged copy when a Decoder wrote it
+	// (the plaintext of an encrypted file); empty when it is the bytes
+	// received.
+	PlainSHA256 string
+	// Fault is why the Decoder refused bytes that arrived whole (a file
+	// that cannot be decrypted, a bad signature): the file is rejected with
+	// it. Path is then the received bytes, staged as they came.
+	Fault *enrollsftp.Error
 }
+
+// Decoder turns the bytes received into the bytes staged while they
+// stream (OpenPGP decryption). Its error is an *enrollsftp.Error when the
+// file is at fault.
+type Decoder func(dst io.Writer, src io.Reader) error
 
 // Download copies f into dir (mode 0600), hashing while it streams. The
 // bytes received must equal the remote size before and after the copy, or
 // the download fails and nothing is kept: a partial file is never processed.
 func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged, error) {
+	return c.DownloadDecoded(ctx, f, dir, nil)
+}
+
+// DownloadDecoded is Download with decode (when not nil) applied while the
+// bytes stream in: what is staged is decode's output, under the name
+// without its OpenPGP suffix; the hash recorded is still the received
+// bytes'. When decode refuses the file, the received bytes are staged
+// instead (for a rerun once the cause is fixed) and Staged.Fault says why.
+func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, decode Decoder) (Staged, error) {
 	if err := ctx.Err(); err != nil {
 		return Staged{}, fmt.Errorf("ingest: download %s: %w", f.Path, err)
 	}
@@ -202,10 +236,16 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	h := sha256.New()
-	// WriteTo issues concurrent reads and writes in order. It holds the
-	// file's lock throughout, so closing the file cannot stop it: a cancel
-	// fails the next write instead.
-	n, err := rf.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
+	var n int64
+	var st Staged
+	if decode == nil {
+		// WriteTo issues concurrent reads and writes in order. It holds the
+		// file's lock throughout, so closing the file cannot stop it: a
+		// cancel fails the next write instead.
+		n, err = rf.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
+	} else {
+		n, st, err = decodeWhile(ctx, rf, h, tmp, decode)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -223,12 +263,74 @@ func (c *Client) Download(ctx context.Context, f RemoteFile, dir string) (Staged
 		return Staged{}, fmt.Errorf("ingest: download %s: got %d bytes, remote had %d then %d: the file changed or the transfer broke",
 			f.Path, n, before.Size(), after.Size())
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	final := filepath.Join(dir, sum[:16]+"-"+f.Name)
-	if err := os.Rename(tmp.Name(), final); err != nil {
+	st.SHA256, st.Size = hex.EncodeToString(h.Sum(nil)), n
+	name := f.Name
+	if st.Fault != nil {
+		// The plaintext so far was never verified: it goes, and the
+		// received bytes are fetched again to be kept as they came.
+		return c.keepReceived(ctx, f, dir, st)
+	}
+	if decode != nil {
+		name, _ = pgp.Plain(name)
+	}
+	st.Path = filepath.Join(dir, st.SHA256[:16]+"-"+name)
+	if err := os.Rename(tmp.Name(), st.Path); err != nil {
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
 	}
-	return Staged{Path: final, SHA256: sum, Size: n}, nil
+	return st, nil
+}
+
+// decodeWhile streams rf through decode into dst, hashing the received
+// bytes into h and the decoded ones into st.PlainSHA256. Every byte is
+// received even when decode stops early, so the hash is of the whole file.
+// A transfer error wins over decode's: a file cut short is not the file's
+// fault.
+func decodeWhile(ctx context.Context, rf io.WriterTo, h io.Writer, dst io.Writer, decode Decoder) (int64, Staged, error) {
+	var st Staged
+	pr, pw := io.Pipe()
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := rf.WriteTo(ctxWriter{ctx, io.MultiWriter(h, failAfterFirstWrite{}, pw)})
+		pw.CloseWithError(err) // nil: the reader sees EOF
+		done <- result{n, err}
+	}()
+	ph := sha256.New()
+	derr := decode(io.MultiWriter(dst, ph), pr)
+	_, _ = io.Copy(io.Discard, pr) // the rest of the file, for the hash; ends when the writer does
+	res := <-done
+	if res.err != nil {
+		return res.n, st, res.err
+	}
+	var fault *enrollsftp.Error
+	switch {
+	case derr == nil:
+		st.PlainSHA256 = hex.EncodeToString(ph.Sum(nil))
+	case errors.As(derr, &fault):
+		st.Fault = fault
+	default:
+		return res.n, st, fmt.Errorf("decode: %w", derr)
+	}
+	return res.n, st, nil
+}
+
+// keepReceived stages the bytes of a file its Decoder refused, as they
+// are on the server, so that a rerun can decode them again once the cause
+// (a key, a passphrase) is fixed. They must hash as the first download did.
+func (c *Client) keepReceived(ctx context.Context, f RemoteFile, dir string, st Staged) (Staged, error) {
+	raw, err := c.Download(ctx, f, dir)
+	if err != nil {
+		return Staged{}, err
+	}
+	if raw.SHA256 != st.SHA256 {
+		os.Remove(raw.Path)
+		return Staged{}, fmt.Errorf("ingest: download %s: the file changed between two reads", f.Path)
+	}
+	raw.Fault = st.Fault
+	return raw, nil
 }
 
 // Hash reads a remote file to its SHA-256 without keeping it: for a file

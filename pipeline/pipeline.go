@@ -44,10 +44,16 @@ type Options struct {
 	Progress       io.Writer // when set, a progress line for long files
 	MaxFileSize    int64     // larger files are rejected FILE_TOO_LARGE unread; 0: no limit
 	MaxLineLength  int       // longer physical lines reject the file LINE_TOO_LONG; 0: the default
-	// SHA256 and Size, when set, describe a file that was hashed but not
-	// staged (too large to keep): Path is then empty.
+	// SHA256 and Size, when set, are the received bytes' (of a file too
+	// large to keep, when Path is empty; of an encrypted file whose
+	// plaintext Path is).
 	SHA256 string
 	Size   int64
+	// StagedSHA256 is Path's hash when it is not SHA256 (a decrypted file).
+	StagedSHA256 string
+	// FileErrors reject the file unread (an encrypted file that could not
+	// be decrypted or whose signature failed).
+	FileErrors enrollsftp.Errors
 }
 
 // Result is a processed file.
@@ -76,14 +82,14 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	}
 	file := enroll.File{BatchID: uuid.NewString(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
-		MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
+		StagedSHA256: o.StagedSHA256, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
 	log = log.With().Str("source", o.Source).Str("batch_id", file.BatchID).Str("file", o.Name).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {
 		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
 	}
-	if o.MaxFileSize > 0 && size > o.MaxFileSize {
+	if len(file.FileErrors) == 0 && o.MaxFileSize > 0 && size > o.MaxFileSize {
 		file.FileErrors = enrollsftp.Errors{{Code: enrollsftp.FileTooLarge,
 			Message: fmt.Sprintf("the file is %d bytes; the limit is %d", size, o.MaxFileSize)}}
 	}

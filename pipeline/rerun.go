@@ -2,8 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/pgp"
 )
 
 // ErrNotRerunnable is returned for a batch rerun cannot take.
@@ -45,14 +50,38 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	case b.Status == enrollsftp.BatchApplied || b.Status == enrollsftp.BatchReceived:
 		return Result{}, fmt.Errorf("%w: batch %s is %s", ErrNotRerunnable, id, b.Status)
 	}
+	want := b.SHA256
+	if b.StagedSHA256 != "" {
+		want = b.StagedSHA256 // the plaintext of an encrypted file
+	}
 	if sum, _, err := hashFile(b.StagedPath); err != nil {
 		return Result{}, fmt.Errorf("%w: the staged copy of batch %s is unreadable: %v", ErrNotRerunnable, id, err)
-	} else if sum != b.SHA256 {
+	} else if sum != want {
 		return Result{}, fmt.Errorf("%w: the staged copy %s no longer has the bytes of batch %s", ErrNotRerunnable, b.StagedPath, id)
 	}
 	received, _ := time.Parse(time.RFC3339, b.ReceivedAt)
+	// The new batch is of the same received bytes, whatever is staged.
 	po := Options{Path: b.StagedPath, Name: b.File, Source: b.Source, Type: b.Type, Layout: b.Layout,
-		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id}
+		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id,
+		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256}
+	if _, enc := pgp.Plain(b.StagedPath); enc && b.StagedSHA256 == "" {
+		// Kept encrypted because it could not be decrypted then (a key or
+		// passphrase since fixed): decrypt it now with the source's keys.
+		var keys *pgp.Keys
+		if o.Source != nil {
+			keys = o.Source.PGP
+		}
+		path, sum, err := decryptStaged(keys, b.StagedPath)
+		var fault *enrollsftp.Error
+		switch {
+		case errors.As(err, &fault):
+			po.FileErrors = enrollsftp.Errors{fault}
+		case err != nil:
+			return Result{}, err
+		default:
+			po.Path, po.StagedSHA256 = path, sum
+		}
+	}
 	if s := o.Source; s != nil {
 		if layout := s.Layouts[b.Type]; layout != "" {
 			po.Layout = layout
@@ -135,4 +164,33 @@ func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Sour
 		}
 	}
 	return r, func() { c.Close(); stop() }, nil
+}
+
+// decryptStaged decrypts a staged encrypted file beside it (mode 0600) and
+// returns the plaintext's path and hash. A file at fault gives an
+// *enrollsftp.Error and leaves no plaintext behind.
+func decryptStaged(keys *pgp.Keys, path string) (string, string, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".decrypt-*") // 0600
+	if err != nil {
+		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	h := sha256.New()
+	err = keys.Decrypt(io.MultiWriter(tmp, h), src)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", "", err
+	}
+	plain, _ := pgp.Plain(path)
+	if err := os.Rename(tmp.Name(), plain); err != nil {
+		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
+	}
+	return plain, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -15,6 +15,7 @@ import (
 	"enrollsftp/export"
 	"enrollsftp/ingest"
 	"enrollsftp/internal/failpoint"
+	"enrollsftp/internal/pgp"
 )
 
 // Source is one SFTP source of the config, resolved.
@@ -34,6 +35,9 @@ type Source struct {
 	Employers      []string // nil: any employer
 	MaxFileSize    int64    // 0: no limit
 	MaxLineLength  int      // 0: the default
+	// PGP are the source's OpenPGP keys: inbound .pgp/.gpg/.asc files are
+	// decrypted with them, outputs encrypted to the vendor. nil: none.
+	PGP *pgp.Keys
 }
 
 // RunOptions are shared by every source of a run.
@@ -116,9 +120,14 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		staged.SHA256, staged.Size, err = r.c.Hash(r.ctx, f)
 	} else {
 		start := time.Now()
-		staged, err = r.c.Download(r.ctx, f, r.stage)
+		var decode ingest.Decoder
+		if f.Encrypted {
+			decode = r.src.PGP.Decrypt // nil keys: PGP_DECRYPT_FAILED, the source has no key
+		}
+		staged, err = r.c.DownloadDecoded(r.ctx, f, r.stage, decode)
 		if err == nil {
-			log.Info().Int64("bytes", staged.Size).Dur("took", time.Since(start)).Msg("downloaded")
+			log.Info().Int64("bytes", staged.Size).Bool("decrypted", staged.PlainSHA256 != "").
+				Dur("took", time.Since(start)).Msg("downloaded")
 		}
 	}
 	if err != nil {
@@ -138,11 +147,17 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Note: "already processed as batch " + prior})
 		return nil
 	}
-	res, err := ProcessFile(r.ctx, r.l, log, Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
+	o := Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
 		Type: f.Type, Layout: r.src.Layouts[f.Type], LayoutDir: r.opts.LayoutDir,
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
 		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
-		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size})
+		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size,
+		StagedSHA256: staged.PlainSHA256}
+	if staged.Fault != nil {
+		log.Warn().Str("code", string(staged.Fault.Code)).Str("reason", staged.Fault.Message).Msg("encrypted file refused: rejected, nothing applied")
+		o.FileErrors = enrollsftp.Errors{staged.Fault}
+	}
+	res, err := ProcessFile(r.ctx, r.l, log, o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return nil // another process took it between our check and our commit
 	}
@@ -184,6 +199,18 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
 		if p == "" {
 			continue
+		}
+		if r.src.PGP.Encrypts() {
+			sealed, err := export.Seal(p, r.src.PGP.Encrypt)
+			if err != nil {
+				// The vendor still learns what happened to the file: an ack
+				// holds no full SSN or DOB, and no ack at all helps nobody.
+				r.log.Error().Err(err).Str("batch_id", b.ID).Str("output", filepath.Base(p)).
+					Msg("encryption to the vendor failed: this output goes back unencrypted")
+			} else {
+				p = sealed
+				defer os.Remove(sealed)
+			}
 		}
 		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"enrollsftp/internal/pgp"
 )
 
 // Config is config.yaml (SPEC §7). Relative paths are relative to the
@@ -69,6 +71,9 @@ type Source struct {
 	MinFileAge     time.Duration     `yaml:"min_file_age"`
 	MaxRejectRatio float64           `yaml:"max_reject_ratio"`
 	Employers      []string          `yaml:"employers"`
+	// PGP: decrypt inbound .pgp/.gpg/.asc files, check the vendor's
+	// signature, encrypt (and sign) what goes back. Absent: none of it.
+	PGP *pgp.Config `yaml:"pgp"`
 }
 
 func defaultConfig(dir string) *Config {
@@ -222,6 +227,14 @@ func (s *Source) validate() error {
 	}
 	if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
 		return errors.New("max_reject_ratio: want 0 to 1")
+	}
+	if p := s.PGP; p != nil {
+		switch {
+		case p.DecryptKey == "" && p.EncryptTo == "":
+			return errors.New("pgp: decrypt_key or encrypt_to required")
+		case p.VerifyKey != "" && p.DecryptKey == "":
+			return errors.New("pgp.verify_key: needs decrypt_key (a file must be decrypted to check its signature)")
+		}
 	}
 	return nil
 }

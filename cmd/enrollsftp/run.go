@@ -11,6 +11,7 @@ import (
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/pgp"
 	"enrollsftp/pipeline"
 )
 
@@ -141,6 +142,15 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 			src.Endpoint = ingest.Endpoint{Host: s.SFTP.Host, Port: s.SFTP.Port, User: s.SFTP.User,
 				PrivateKey: a.cfg.path(s.SFTP.PrivateKey), Password: s.SFTP.Password,
 				KnownHosts: a.cfg.path(s.SFTP.KnownHosts), DialTimeout: s.SFTP.Timeout}
+		}
+		if s.PGP != nil {
+			c := *s.PGP
+			c.DecryptKey, c.VerifyKey, c.EncryptTo = a.cfg.path(c.DecryptKey), a.cfg.path(c.VerifyKey), a.cfg.path(c.EncryptTo)
+			keys, err := pgp.Load(c)
+			if err != nil {
+				return nil, usageErr("source %s: %v", s.Name, err)
+			}
+			src.PGP = keys
 		}
 		out = append(out, src)
 	}

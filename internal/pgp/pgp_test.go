@@ -10,87 +10,19 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"enrollsftp"
+	"enrollsftp/internal/pgp/pgptest"
 )
 
-// newEntity makes a test key pair (Ed25519 + X25519: fast to generate).
-func newEntity(t *testing.T, name string) *openpgp.Entity {
-	t.Helper()
-	e, err := openpgp.NewEntity(name, "test only", name+"@example.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// writeKey writes e's armored public (or private, encrypted with
-// passphrase when set) key to a file in dir.
-func writeKey(t *testing.T, dir, name string, e *openpgp.Entity, private bool, passphrase string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	typ := openpgp.PublicKeyType
-	if private {
-		typ = openpgp.PrivateKeyType
-	}
-	w, err := armor.Encode(&buf, typ, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if private {
-		// Serialize a copy: encrypting the private key changes the entity.
-		var raw bytes.Buffer
-		if err := e.SerializePrivate(&raw, nil); err != nil {
-			t.Fatal(err)
-		}
-		c, err := openpgp.ReadEntity(packet.NewReader(&raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if passphrase != "" {
-			if err := c.EncryptPrivateKeys([]byte(passphrase), nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		err = c.SerializePrivateWithoutSigning(w, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-	} else if err := e.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+// The helpers are pgptest's, named as these tests use them.
+var (
+	newEntity = pgptest.NewEntity
+	writeKey  = pgptest.WriteKey
+)
 
 func seal(t *testing.T, plain string, to, signer *openpgp.Entity, armored bool) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	var dst io.Writer = &buf
-	var aw io.WriteCloser
-	if armored {
-		var err error
-		if aw, err = armor.Encode(&buf, openpgp.MessageType, nil); err != nil {
-			t.Fatal(err)
-		}
-		dst = aw
-	}
-	w, err := openpgp.Encrypt(dst, []*openpgp.Entity{to}, signer, &openpgp.FileHints{IsBinary: true}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, plain)
-	w.Close()
-	if aw != nil {
-		aw.Close()
-	}
-	return buf.Bytes()
+	return pgptest.Seal(t, []byte(plain), to, signer, armored)
 }
 
 func TestDecrypt(t *testing.T) {
