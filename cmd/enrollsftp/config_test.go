@@ -27,6 +27,10 @@ func TestConfigValidation(t *testing.T) {
 		{"bad pattern type", good + "    patterns: {payroll: \"*.csv\"}\n", "patterns.payroll"},
 		{"bad ratio", good + "    max_reject_ratio: 1.5\n", "max_reject_ratio"},
 		{"unknown key", good + "    colour: blue\n", "colour"},
+		{"pgp", good + "    pgp: {decrypt_key: k.asc, passphrase: x, verify_key: v.asc, encrypt_to: v.asc, sign_outbound: true}\n", ""},
+		{"pgp without keys", good + "    pgp: {sign_outbound: true}\n", "pgp: decrypt_key or encrypt_to required"},
+		{"pgp verify without decrypt", good + "    pgp: {verify_key: v.asc, encrypt_to: v.asc}\n", "pgp.verify_key: needs decrypt_key"},
+		{"pgp unknown key", good + "    pgp: {decrypt_key: k.asc, armor: true}\n", "armor"},
 		{"missing env", good + "    employers: [\"${ENROLLSFTP_TEST_UNSET_VAR}\"]\n", "ENROLLSFTP_TEST_UNSET_VAR"},
 	}
 	for _, tt := range tests {
