@@ -65,6 +65,7 @@ type Batch struct {
 	Layout       string
 	StagedPath   string
 	StagedSHA256 string // when the staged copy is not the received bytes (a decrypted file)
+	Encrypted    bool   // received as OpenPGP
 	Error        string // why a FAILED batch failed
 	SupersededBy string // the rerun that replaced this batch
 	DeliveredAt  string

@@ -29,6 +29,7 @@ type File struct {
 	// StagedSHA256 is the staged copy's hash when it differs from SHA256,
 	// the received bytes' (the plaintext of an encrypted file).
 	StagedSHA256 string
+	Encrypted    bool // received as OpenPGP
 	Header       []string
 	// FileErrors rejects the file before any row is read (bad header, empty).
 	FileErrors enrollsftp.Errors
@@ -104,12 +105,13 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		f.BatchID = newID()
 	}
 	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
-		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header}
+		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header,
+		Encrypted: f.Encrypted}
 	header, _ := json.Marshal(nonNil(f.Header))
 	if _, err := tx.ExecContext(sctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
-		received_at, header, staged_path, staged_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		received_at, header, staged_path, staged_sha256, encrypted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.Source, b.File, string(b.Type), f.Layout, b.SHA256, b.Size, b.Status, b.ReceivedAt,
-		string(header), f.StagedPath, f.StagedSHA256); err != nil {
+		string(header), f.StagedPath, f.StagedSHA256, f.Encrypted); err != nil {
 		return b, fmt.Errorf("enroll: insert batch: %w", err)
 	}
 	t := &txn{ctx: sctx, cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
@@ -333,16 +335,16 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 	}
 	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256, Size: f.Size,
 		Status: enrollsftp.BatchFailed, ReceivedAt: stamp(f.ReceivedAt), ProcessedAt: stamp(now),
-		StagedPath: f.StagedPath, StagedSHA256: f.StagedSHA256, Layout: f.Layout, Error: msg}
+		StagedPath: f.StagedPath, StagedSHA256: f.StagedSHA256, Encrypted: f.Encrypted, Layout: f.Layout, Error: msg}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return b, fmt.Errorf("enroll: record failure: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
-		received_at, processed_at, staged_path, staged_sha256, error) VALUES (?, ?, ?, ?, ?, ?, ?, 'FAILED', ?, ?, ?, ?, ?)`,
+		received_at, processed_at, staged_path, staged_sha256, encrypted, error) VALUES (?, ?, ?, ?, ?, ?, ?, 'FAILED', ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.Source, b.File, string(b.Type), b.Layout, b.SHA256, b.Size, b.ReceivedAt, b.ProcessedAt,
-		b.StagedPath, b.StagedSHA256, b.Error); err != nil {
+		b.StagedPath, b.StagedSHA256, b.Encrypted, b.Error); err != nil {
 		return b, fmt.Errorf("enroll: record failure: %w", err)
 	}
 	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: "FAILED",

@@ -28,10 +28,9 @@ type Files struct {
 	Ack, Summary, Errors string
 }
 
-// BaseName is NAME for an input NAME.csv (any case), also when it came
-// encrypted as NAME.csv.pgp, else the whole name.
+// BaseName is NAME for an input NAME.csv (any case), else the whole name.
 func BaseName(file string) string {
-	base, _ := pgp.Plain(filepath.Base(file))
+	base := filepath.Base(file)
 	if ext := filepath.Ext(base); strings.EqualFold(ext, ".csv") {
 		return strings.TrimSuffix(base, ext)
 	}
@@ -40,7 +39,11 @@ func BaseName(file string) string {
 
 // Write writes the outputs of batch b into dir, each atomically.
 func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
-	base := filepath.Join(dir, BaseName(b.File))
+	name := b.File
+	if b.Encrypted {
+		name, _ = pgp.Plain(name) // NAME.csv.pgp answers as NAME.ack.csv(.pgp)
+	}
+	base := filepath.Join(dir, BaseName(name))
 	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, fmt.Errorf("export: %w", err)

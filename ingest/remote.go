@@ -77,8 +77,10 @@ func unsafeName(name string) string {
 
 // Discover lists inbound and sorts its files: ready (matching a pattern and
 // unchanged for minAge), waiting, or refused. A file's age is measured from
-// its modification time, which any write or growth moves.
-func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]string, minAge time.Duration, now time.Time) (Listing, error) {
+// its modification time, which any write or growth moves. With decrypts
+// (the source has an OpenPGP key), a name ending .pgp, .gpg or .asc is an
+// encrypted file whose name without the suffix is matched.
+func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]string, minAge time.Duration, now time.Time, decrypts bool) (Listing, error) {
 	var l Listing
 	entries, err := c.SFTP.ReadDir(inbound)
 	if err != nil {
@@ -97,7 +99,7 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		if inFlight(name) {
 			continue
 		}
-		typ, ok := match(name, patterns)
+		typ, enc, ok := match(name, patterns, decrypts)
 		if !ok {
 			continue
 		}
@@ -122,7 +124,6 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		_, enc := pgp.Plain(name)
 		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime(), Encrypted: enc}
 		if minAge > 0 && now.Sub(f.ModTime) < minAge {
 			l.Waiting = append(l.Waiting, f)
@@ -164,22 +165,21 @@ func (c *Client) linkTarget(p string) (string, error) {
 	return "", fmt.Errorf("more than %d symlinks", maxLinks)
 }
 
-// match finds the file type whose pattern matches name, or the name
-// without its OpenPGP suffix: census_*.csv takes census_1.csv.pgp too.
-func match(name string, patterns map[enrollsftp.FileType]string) (enrollsftp.FileType, bool) {
-	plain, _ := pgp.Plain(name)
+// match finds the file type whose pattern matches name. With decrypts, an
+// OpenPGP name is matched without its suffix (census_*.csv takes
+// census_1.csv.pgp) and reported encrypted.
+func match(name string, patterns map[enrollsftp.FileType]string, decrypts bool) (typ enrollsftp.FileType, encrypted, ok bool) {
+	if decrypts {
+		name, encrypted = pgp.Plain(name)
+	}
 	for _, t := range []enrollsftp.FileType{enrollsftp.Census, enrollsftp.Elections} {
-		if p, ok := patterns[t]; ok && p != "" {
-			m, _ := path.Match(p, name)
-			if !m {
-				m, _ = path.Match(p, plain)
-			}
-			if m {
-				return t, true
+		if p := patterns[t]; p != "" {
+			if m, _ := path.Match(p, name); m {
+				return t, encrypted, true
 			}
 		}
 	}
-	return "", false
+	return "", false, false
 }
 
 // Staged is a downloaded file.

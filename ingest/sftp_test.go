@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"enrollsftp"
+	"enrollsftp/internal/pgp"
 
 	"github.com/pkg/sftp"
 	"github.com/rs/zerolog"
@@ -442,10 +443,27 @@ func TestDiscover(t *testing.T) {
 		entries  []entry
 		patterns map[enrollsftp.FileType]string
 		minAge   time.Duration
+		decrypts bool // the source has an OpenPGP key
 		ready    []string
 		waiting  []string
 		refused  map[string]string // name -> part of the reason
 	}{
+		{
+			name: "OpenPGP names, source with a key",
+			entries: []entry{
+				{name: "census_a.csv.pgp", age: old}, {name: "census_b.csv.ASC", age: old},
+				{name: "elections_a.csv.gpg", age: old}, {name: "census_c.csv", age: old}, {name: "census_d.txt.pgp", age: old},
+			},
+			patterns: exact,
+			decrypts: true,
+			ready:    []string{"census_a.csv.pgp", "census_b.csv.ASC", "census_c.csv", "elections_a.csv.gpg"},
+		},
+		{
+			name:     "OpenPGP names, source without a key",
+			entries:  []entry{{name: "census_a.csv.pgp", age: old}, {name: "census_c.csv", age: old}},
+			patterns: exact,
+			ready:    []string{"census_c.csv"},
+		},
 		{
 			name: "patterns and order",
 			entries: []entry{
@@ -554,12 +572,17 @@ func TestDiscover(t *testing.T) {
 			populate(t, filepath.Join(srv.Root, "inbound"), now, tt.entries)
 			c := dialServer(t, srv)
 
-			got, err := c.Discover(ServedPath("/inbound"), tt.patterns, tt.minAge, now)
+			got, err := c.Discover(ServedPath("/inbound"), tt.patterns, tt.minAge, now, tt.decrypts)
 			if err != nil {
 				t.Fatalf("Discover: %v", err)
 			}
 			if g := names(got.Ready); !slices.Equal(g, tt.ready) {
 				t.Errorf("Ready = %q, want %q", g, tt.ready)
+			}
+			for _, f := range got.Ready {
+				if _, suffix := pgp.Plain(f.Name); f.Encrypted != (suffix && tt.decrypts) {
+					t.Errorf("%s: Encrypted = %v", f.Name, f.Encrypted)
+				}
 			}
 			g := names(got.Waiting)
 			slices.Sort(g)
@@ -591,7 +614,7 @@ func TestDiscoverFileDetails(t *testing.T) {
 	c := dialServer(t, srv)
 	patterns := map[enrollsftp.FileType]string{enrollsftp.Census: "census_*.csv", enrollsftp.Elections: "elections_*.csv"}
 
-	got, err := c.Discover("inbound", patterns, 30*time.Second, now)
+	got, err := c.Discover("inbound", patterns, 30*time.Second, now, false)
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
@@ -609,7 +632,7 @@ func TestDiscoverFileDetails(t *testing.T) {
 		}
 	}
 
-	if _, err := c.Discover("missing", patterns, 0, now); err == nil {
+	if _, err := c.Discover("missing", patterns, 0, now, false); err == nil {
 		t.Error("Discover of a missing folder succeeded, want an error")
 	}
 }

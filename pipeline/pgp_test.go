@@ -275,33 +275,36 @@ func TestRerunEncrypted(t *testing.T) {
 	}
 }
 
-// When encryption to the vendor fails (here: the vendor's key expired),
-// the outputs still go back, unencrypted, and the log says so.
+// When encryption to the vendor fails at delivery (its key expired while
+// the daemon ran), the ack and summary still go back, unencrypted, and the
+// log says so; the error file, which holds rejected rows' names and
+// addresses, is withheld.
 func TestRunEncryptionToVendorFails(t *testing.T) {
 	p := newParties(t)
 	dir := t.TempDir()
-	past := time.Now().Add(-48 * time.Hour)
-	expired, err := openpgp.NewEntity("vendor-old", "test only", "old@example.test",
-		&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: func() time.Time { return past }, KeyLifetimeSecs: 3600})
+	clock := time.Now()
+	shortLived, err := openpgp.NewEntity("vendor", "test only", "v@example.test",
+		&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, KeyLifetimeSecs: 3600})
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys, err := pgp.Load(pgp.Config{DecryptKey: pgptest.WriteKey(t, dir, "admin.asc", p.admin, true, ""),
-		EncryptTo: pgptest.WriteKey(t, dir, "expired.asc", expired, false, "")})
+		EncryptTo: pgptest.WriteKey(t, dir, "vendor.asc", shortLived, false, ""), Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock = clock.Add(2 * time.Hour) // the vendor's key has expired since start-up
 	e := newEnv(t)
 	var logs bytes.Buffer
-	rep, run := pgpRunSource(t, e, zerolog.New(&logs), "census_1.csv.pgp", pgptest.Seal(t, []byte(baseCensus), p.admin, nil, false), keys)
-	work := run.work
-	if rep.Batch.Status != enrollsftp.BatchApplied {
-		t.Fatalf("batch %s %v, want APPLIED", rep.Batch.Status, rep.Batch.FileErrors)
+	body := baseCensus + "X1,ACME,E9,No,Ssn,12-3,1980-01-01,1 Main St,Boston,MA,02134,,ACTIVE,2020-01-06,\n"
+	rep, run := pgpRunSource(t, e, zerolog.New(&logs), "census_1.csv.pgp", pgptest.Seal(t, []byte(body), p.admin, nil, false), keys)
+	if rep.Batch.Status != enrollsftp.BatchApplied || rep.Batch.Rejected != 1 {
+		t.Fatalf("batch %s, %d rejected (%v); want APPLIED with one rejected row", rep.Batch.Status, rep.Batch.Rejected, rep.Batch.FileErrors)
 	}
-	if got := strings.Join(outbound(t, work), " "); got != "census_1.ack.csv census_1.ack.json" {
-		t.Errorf("outbound %q, want the plaintext ack and summary", got)
+	if got := strings.Join(outbound(t, run.work), " "); got != "census_1.ack.csv census_1.ack.json" {
+		t.Errorf("outbound %q, want the plaintext ack and summary only", got)
 	}
-	if n := strings.Count(logs.String(), "encryption to the vendor failed"); n != 2 {
-		t.Errorf("%d log lines about the failed encryption, want 2:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "encryption to the vendor failed"); n != 1 {
+		t.Errorf("%d log lines about the failed encryption, want 1:\n%s", n, logs.String())
 	}
 }

@@ -51,6 +51,7 @@ type Options struct {
 	Size   int64
 	// StagedSHA256 is Path's hash when it is not SHA256 (a decrypted file).
 	StagedSHA256 string
+	Encrypted    bool // received as OpenPGP
 	// FileErrors reject the file unread (an encrypted file that could not
 	// be decrypted or whose signature failed).
 	FileErrors enrollsftp.Errors
@@ -82,7 +83,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	}
 	file := enroll.File{BatchID: uuid.NewString(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
-		StagedSHA256: o.StagedSHA256, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
+		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
 	log = log.With().Str("source", o.Source).Str("batch_id", file.BatchID).Str("file", o.Name).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err

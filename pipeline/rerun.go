@@ -63,8 +63,8 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	// The new batch is of the same received bytes, whatever is staged.
 	po := Options{Path: b.StagedPath, Name: b.File, Source: b.Source, Type: b.Type, Layout: b.Layout,
 		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id,
-		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256}
-	if _, enc := pgp.Plain(b.StagedPath); enc && b.StagedSHA256 == "" {
+		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256, Encrypted: b.Encrypted}
+	if b.Encrypted && b.StagedSHA256 == "" {
 		// Kept encrypted because it could not be decrypted then (a key or
 		// passphrase since fixed): decrypt it now with the source's keys.
 		var keys *pgp.Keys
@@ -188,7 +188,10 @@ func decryptStaged(keys *pgp.Keys, path string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	plain, _ := pgp.Plain(path)
+	plain, ok := pgp.Plain(path)
+	if !ok {
+		plain += ".decrypted"
+	}
 	if err := os.Rename(tmp.Name(), plain); err != nil {
 		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
 	}

@@ -67,9 +67,15 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 		return nil, &StepError{"connect", err}
 	}
 	defer closeFn()
-	// A crash mid-download leaves a temporary file; the source's lock says
-	// no other process is downloading now, so any left is stale.
-	if stale, _ := filepath.Glob(filepath.Join(r.stage, ".download-*")); len(stale) > 0 {
+	// A crash mid-download (or mid-decrypt, mid-seal) leaves a temporary
+	// file; the source's lock says no other process is writing now, so any
+	// left is stale. Some hold unverified plaintext: they go.
+	var stale []string
+	for _, pat := range []string{".download-*", ".decrypt-*", filepath.Join("out", ".seal-*")} {
+		m, _ := filepath.Glob(filepath.Join(r.stage, pat))
+		stale = append(stale, m...)
+	}
+	if len(stale) > 0 {
 		for _, f := range stale {
 			os.Remove(f)
 		}
@@ -78,7 +84,7 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 	if err := r.redeliver(); err != nil {
 		return r.reports, &StepError{"deliver", err}
 	}
-	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now())
+	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now(), src.PGP.CanDecrypt())
 	if err != nil {
 		return r.reports, &StepError{"list", err}
 	}
@@ -152,7 +158,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
 		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
 		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size,
-		StagedSHA256: staged.PlainSHA256}
+		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted}
 	if staged.Fault != nil {
 		log.Warn().Str("code", string(staged.Fault.Code)).Str("reason", staged.Fault.Message).Msg("encrypted file refused: rejected, nothing applied")
 		o.FileErrors = enrollsftp.Errors{staged.Fault}
@@ -196,21 +202,29 @@ func Step(err error) string {
 // is still in inbound) and records the delivery.
 func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string) ([]string, error) {
 	var sent []string
+	encrypt := r.src.PGP.Encrypts()
+	if encrypt {
+		// The vendor's key was usable at start-up; a daemon runs for months.
+		if err := r.src.PGP.CheckEncrypt(); err != nil {
+			// The vendor still learns what happened to the file: the ack and
+			// summary hold no full SSN or DOB. The error file holds the
+			// rejected rows' names and addresses: it waits for a key.
+			r.log.Error().Err(err).Str("batch_id", b.ID).
+				Msg("encryption to the vendor failed: the ack and summary go back unencrypted, the error file is withheld (send it with `ack ID` once encrypt_to is fixed)")
+			encrypt, files.Errors = false, ""
+		}
+	}
 	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
 		if p == "" {
 			continue
 		}
-		if r.src.PGP.Encrypts() {
+		if encrypt {
 			sealed, err := export.Seal(p, r.src.PGP.Encrypt)
-			if err != nil {
-				// The vendor still learns what happened to the file: an ack
-				// holds no full SSN or DOB, and no ack at all helps nobody.
-				r.log.Error().Err(err).Str("batch_id", b.ID).Str("output", filepath.Base(p)).
-					Msg("encryption to the vendor failed: this output goes back unencrypted")
-			} else {
-				p = sealed
-				defer os.Remove(sealed)
+			if err != nil { // the key is good: a local failure; the next run delivers again
+				return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
 			}
+			p = sealed
+			defer os.Remove(sealed)
 		}
 		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
 		if err != nil {

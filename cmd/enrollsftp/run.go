@@ -146,6 +146,8 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		if s.PGP != nil {
 			c := *s.PGP
 			c.DecryptKey, c.VerifyKey, c.EncryptTo = a.cfg.path(c.DecryptKey), a.cfg.path(c.VerifyKey), a.cfg.path(c.EncryptTo)
+			// Keys expire in real time: --now (a replay's clock) does not move it.
+			c.MaxPlaintext = a.cfg.Limits.MaxFileSize
 			keys, err := pgp.Load(c)
 			if err != nil {
 				return nil, usageErr("source %s: %v", s.Name, err)

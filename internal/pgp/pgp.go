@@ -11,9 +11,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"enrollsftp"
 )
@@ -25,6 +27,13 @@ type Config struct {
 	VerifyKey    string `yaml:"verify_key"`    // the vendor's public key: inbound files must be signed by it
 	EncryptTo    string `yaml:"encrypt_to"`    // the vendor's public key: outbound files are encrypted to it
 	SignOutbound bool   `yaml:"sign_outbound"` // sign outbound files with DecryptKey
+
+	// MaxPlaintext bounds what one file decrypts to (0: no bound): a small
+	// compressed message can expand without limit. Over it: FILE_TOO_LARGE.
+	MaxPlaintext int64 `yaml:"-"`
+	// Now is the clock key and signature expiry are judged by; nil: the
+	// system clock (a replay's --now does not make a key valid again).
+	Now func() time.Time `yaml:"-"`
 }
 
 // Keys are a source's loaded keys.
@@ -33,13 +42,15 @@ type Keys struct {
 	verify    openpgp.EntityList
 	encryptTo openpgp.EntityList
 	signer    *openpgp.Entity
+	max       int64
+	config    *packet.Config
 }
 
 // Load reads the keys a Config names. A private key protected by a
 // passphrase is unlocked here, once, so a wrong passphrase is a
 // configuration error at start-up rather than a rejected file at night.
 func Load(c Config) (*Keys, error) {
-	k := &Keys{}
+	k := &Keys{max: c.MaxPlaintext, config: &packet.Config{Time: c.Now}}
 	var err error
 	if c.DecryptKey != "" {
 		if k.decrypt, err = readKeys(c.DecryptKey); err != nil {
@@ -70,7 +81,24 @@ func Load(c Config) (*Keys, error) {
 		}
 		k.signer = k.decrypt[0]
 	}
+	if k.Encrypts() {
+		// An expired or revoked vendor key (or a signing key that cannot
+		// sign) is found now, not at the first ack.
+		if err := k.CheckEncrypt(); err != nil {
+			return nil, fmt.Errorf("pgp: encrypt_to %s: %w", c.EncryptTo, err)
+		}
+	}
 	return k, nil
+}
+
+// CheckEncrypt reports whether outbound files can be encrypted (and
+// signed) now: a key valid at start-up may expire while the daemon runs.
+func (k *Keys) CheckEncrypt() error {
+	w, err := k.Encrypt(io.Discard)
+	if err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 func readKeys(path string) (openpgp.EntityList, error) {
@@ -137,7 +165,7 @@ func (k *Keys) Decrypt(dst io.Writer, src io.Reader) error {
 		in = block.Body
 	}
 	keyring := append(append(openpgp.EntityList{}, k.decrypt...), k.verify...)
-	md, err := openpgp.ReadMessage(in, keyring, nil, nil)
+	md, err := openpgp.ReadMessage(in, keyring, nil, k.config)
 	if err != nil {
 		return decryptFailed("cannot decrypt", err)
 	}
@@ -148,6 +176,9 @@ func (k *Keys) Decrypt(dst io.Writer, src io.Reader) error {
 		// Checked before the body is read: an unsigned file, or one
 		// signed by someone else, is refused whatever it holds.
 		return enrollsftp.Errorf(enrollsftp.PGPSignatureInvalid, "", "the file is not signed by the vendor's key")
+	}
+	if k.max > 0 {
+		dst = &limited{w: dst, left: k.max}
 	}
 	if _, err := io.Copy(&wrapped{dst}, md.UnverifiedBody); err != nil {
 		var we *writeError
@@ -197,6 +228,21 @@ func (w *wrapped) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// limited fails a write past its bound with FILE_TOO_LARGE, the file's
+// fault.
+type limited struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, enrollsftp.Errorf(enrollsftp.FileTooLarge, "", "the file decrypts to more than the size limit")
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
+}
+
 // Encrypt returns a writer that encrypts what is written to it to the
 // vendor's key (signed with ours when configured) into dst, binary. Close
 // finishes the message; it does not close dst.
@@ -204,7 +250,7 @@ func (k *Keys) Encrypt(dst io.Writer) (io.WriteCloser, error) {
 	if !k.Encrypts() {
 		return nil, errors.New("pgp: no encrypt_to key")
 	}
-	w, err := openpgp.Encrypt(dst, k.encryptTo, k.signer, &openpgp.FileHints{IsBinary: true}, nil)
+	w, err := openpgp.Encrypt(dst, k.encryptTo, k.signer, &openpgp.FileHints{IsBinary: true}, k.config)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: encrypt: %w", err)
 	}

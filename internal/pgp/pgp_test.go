@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"enrollsftp"
 	"enrollsftp/internal/pgp/pgptest"
@@ -37,6 +40,10 @@ func TestDecrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	small, err := Load(Config{DecryptKey: filepath.Join(dir, "admin.asc"), Passphrase: "s3cret", MaxPlaintext: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const plain = "record_id,employer_id\nR1,ACME\n"
 	good := seal(t, plain, admin, vendor, false)
 	corrupt := append([]byte(nil), good...)
@@ -57,6 +64,7 @@ func TestDecrypt(t *testing.T) {
 		{"plain CSV", keys, []byte(plain), enrollsftp.PGPDecryptFailed},
 		{"empty", keys, nil, enrollsftp.PGPDecryptFailed},
 		{"no decrypt key", &Keys{}, good, enrollsftp.PGPDecryptFailed},
+		{"decrypts past the size limit", small, seal(t, plain, admin, nil, false), enrollsftp.FileTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -131,6 +139,12 @@ func TestLoadErrors(t *testing.T) {
 	admin := newEntity(t, "admin")
 	priv := writeKey(t, dir, "admin.asc", admin, true, "right")
 	pub := writeKey(t, dir, "admin.pub.asc", admin, false, "")
+	shortLived, err := openpgp.NewEntity("vendor", "test only", "v@example.test",
+		&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, KeyLifetimeSecs: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiring := writeKey(t, dir, "vendor.asc", shortLived, false, "")
 	for _, tc := range []struct {
 		name string
 		c    Config
@@ -141,6 +155,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing file", Config{VerifyKey: filepath.Join(dir, "nope.asc")}, "no such file"},
 		{"sign without a key", Config{SignOutbound: true}, "needs decrypt_key"},
 		{"not a key", Config{EncryptTo: writeFile(t, dir, "junk.asc", "hello")}, "read"},
+		{"vendor key expired by the run's clock", Config{EncryptTo: expiring,
+			Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}, "encrypt_to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.c)
