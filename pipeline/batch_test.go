@@ -13,7 +13,6 @@ import (
 
 	"enrollsftp"
 	"enrollsftp/enroll"
-	"enrollsftp/export"
 	"enrollsftp/ingest"
 	"enrollsftp/schemas"
 	"enrollsftp/validate"
@@ -163,16 +162,7 @@ func TestRegeneratedOutputsAreByteIdentical(t *testing.T) {
 		"L1,ACME,E3,HSA1,ENROLL,INDIVIDUAL,1300.00,2026-01-01,,NEW_HIRE,,,\n"+
 		"L2,ACME,E2,FSA1,ENROLL,INDIVIDUAL,oops,2026-01-01,,NEW_HIRE,,,\n")
 	e.now = e.now.AddDate(0, 3, 0) // months later
-	dir := filepath.Join(e.dir, "again")
-	var files export.Files
-	err := e.l.View(context.Background(), res.Batch.ID, func(v enroll.View) error {
-		var err error
-		files, err = export.Write(dir, v.Batch, export.Records(v.Each))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := e.regenerate(res.Batch.ID, filepath.Join(e.dir, "again"))
 	for _, pair := range [][2]string{{res.Files.Ack, files.Ack}, {res.Files.Summary, files.Summary}, {res.Files.Errors, files.Errors}} {
 		a, _ := os.ReadFile(pair[0])
 		b, _ := os.ReadFile(pair[1])

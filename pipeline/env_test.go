@@ -14,6 +14,7 @@ import (
 
 	"enrollsftp"
 	"enrollsftp/enroll"
+	"enrollsftp/export"
 	"enrollsftp/kyc"
 )
 
@@ -155,3 +156,19 @@ func (e *env) withCensus() {
 }
 
 func enrollFilter(status string) enroll.Filter { return enroll.Filter{Status: status} }
+
+// regenerate writes a batch's outputs from the ledger into dir, as
+// `enrollsftp ack ID` does.
+func (e *env) regenerate(id, dir string) export.Files {
+	e.t.Helper()
+	var files export.Files
+	err := e.l.View(context.Background(), id, func(v enroll.View) error {
+		var err error
+		files, err = export.Write(dir, v.Batch, export.Records(v.Each))
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return files
+}

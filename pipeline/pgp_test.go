@@ -17,8 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"enrollsftp"
-	"enrollsftp/enroll"
-	"enrollsftp/export"
 	"enrollsftp/internal/pgp"
 	"enrollsftp/internal/pgp/pgptest"
 )
@@ -157,7 +155,13 @@ func TestRunEncryptedCensus(t *testing.T) {
 				t.Fatalf("outbound %v, want the ack and summary", names)
 			}
 			regen := t.TempDir()
-			files := regenerate(t, e, b, regen)
+			files := map[string]string{}
+			out := e.regenerate(b.ID, regen)
+			for _, f := range []string{out.Ack, out.Summary, out.Errors} {
+				if f != "" {
+					files[filepath.Base(f)] = f
+				}
+			}
 			for _, n := range names {
 				if !strings.HasSuffix(n, ".pgp") || !strings.HasPrefix(n, "census_1.") {
 					t.Errorf("outbound %s: want census_1.*.pgp", n)
@@ -185,28 +189,6 @@ func TestRunEncryptedCensus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// regenerate writes a batch's outputs as `ack ID` does, and maps each
-// output's base name to its path.
-func regenerate(t *testing.T, e *env, b enrollsftp.Batch, dir string) map[string]string {
-	t.Helper()
-	var files export.Files
-	err := e.l.View(context.Background(), b.ID, func(v enroll.View) error {
-		var err error
-		files, err = export.Write(dir, v.Batch, export.Records(v.Each))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, f := range []string{files.Ack, files.Summary, files.Errors} {
-		if f != "" {
-			m[filepath.Base(f)] = f
-		}
-	}
-	return m
 }
 
 func sha256Hex(b []byte) string {
