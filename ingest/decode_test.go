@@ -84,7 +84,7 @@ func TestDownloadDecoded(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), testWait)
 			defer cancel()
-			got, err := c.DownloadDecoded(ctx, RemoteFile{Name: "census_a.csv.pgp", Path: "inbound/census_a.csv.pgp"}, dir, tt.decode)
+			got, err := c.DownloadDecoded(ctx, listed(t, c, "inbound/census_a.csv.pgp"), dir, tt.decode)
 			if tt.wantError != nil {
 				if !errors.Is(err, tt.wantError) {
 					t.Fatalf("got %v, want %v", err, tt.wantError)
@@ -143,7 +143,7 @@ func BenchmarkDownloadDecrypted(b *testing.B) {
 			pgptest.SealTo(b, out, newGenReader(rows), admin, pgptest.NewEntity(b, "vendor"), false)
 			size, _ := out.Seek(0, io.SeekCurrent)
 			out.Close()
-			f := RemoteFile{Name: "census_big.csv.pgp", Path: "inbound/census_big.csv.pgp"}
+			f := listed(b, c, "inbound/census_big.csv.pgp")
 			dir := b.TempDir()
 			runtime.GC()
 			peak := sampleHeap()

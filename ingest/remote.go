@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkg/sftp"
+
 	"enrollsftp"
 	"enrollsftp/internal/failpoint"
 	"enrollsftp/internal/pgp"
@@ -29,6 +31,9 @@ type RemoteFile struct {
 	// Encrypted is a name ending .pgp, .gpg or .asc: the file is OpenPGP and
 	// its pattern matched the name without that suffix.
 	Encrypted bool
+	// Link is a symlink the listing followed to a regular file inside
+	// inbound; Size and ModTime are its target's.
+	Link bool
 }
 
 // Refusal is a remote name that is never followed, and why.
@@ -104,16 +109,10 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 			continue
 		}
 		p := path.Join(inbound, name)
-		if fi.Mode()&os.ModeSymlink != 0 {
-			inside := strings.TrimSuffix(root, "/") + "/"
-			target, err := c.SFTP.RealPath(p)
-			if err == nil && strings.HasPrefix(target, inside) {
-				// Not every server's realpath follows links (pkg/sftp's only
-				// cleans the path): follow them here too.
-				target, err = c.linkTarget(p)
-			}
-			if err != nil || !strings.HasPrefix(target, inside) {
-				l.Refused = append(l.Refused, Refusal{Name: name, Reason: "symlink leading outside inbound"})
+		isLink := fi.Mode()&os.ModeSymlink != 0
+		if isLink {
+			if why := c.linkInside(p, root); why != "" {
+				l.Refused = append(l.Refused, Refusal{Name: name, Reason: why})
 				continue
 			}
 			if fi, err = c.SFTP.Stat(p); err != nil {
@@ -124,7 +123,8 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime(), Encrypted: enc}
+		f := RemoteFile{Name: name, Path: p, Type: typ, Size: fi.Size(), ModTime: fi.ModTime(), Encrypted: enc,
+			Link: isLink}
 		if minAge > 0 && now.Sub(f.ModTime) < minAge {
 			l.Waiting = append(l.Waiting, f)
 			continue
@@ -139,6 +139,22 @@ func (c *Client) Discover(inbound string, patterns map[enrollsftp.FileType]strin
 		return a.Name < b.Name
 	})
 	return l, nil
+}
+
+// linkInside says why the symlink p may not be followed ("" when it leads
+// to a path inside root, the resolved inbound folder).
+func (c *Client) linkInside(p, root string) string {
+	inside := strings.TrimSuffix(root, "/") + "/"
+	target, err := c.SFTP.RealPath(p)
+	if err == nil && strings.HasPrefix(target, inside) {
+		// Not every server's realpath follows links (pkg/sftp's only
+		// cleans the path): follow them here too.
+		target, err = c.linkTarget(p)
+	}
+	if err != nil || !strings.HasPrefix(target, inside) {
+		return "symlink leading outside inbound"
+	}
+	return ""
 }
 
 // maxLinks bounds a chain of symlinks followed by linkTarget.
@@ -182,6 +198,70 @@ func match(name string, patterns map[enrollsftp.FileType]string, decrypts bool) 
 	return "", false, false
 }
 
+// cancelled says the run was cancelled when that is why err happened (the
+// connection was closed under the transfer).
+func cancelled(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %v", cerr, err)
+	}
+	return err
+}
+
+// RefusedError is a listed file that is not downloaded: it is no longer
+// the regular file that was listed (a symlink or FIFO swapped in, another
+// size or time). It is left where it is, neither processed nor archived.
+type RefusedError struct {
+	Name   string
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "ingest: " + e.Name + " refused: " + e.Reason }
+
+// openListed opens a listed file only if it is still what was listed:
+// checked by name first (Lstat: a symlink or FIFO swapped in after the
+// listing is refused unopened — opening a FIFO blocks the server), then by
+// the opened handle (fstat: a swap between the two checks shows as another
+// file's type, size or time). A listed symlink must still lead inside
+// inbound.
+func (c *Client) openListed(f RemoteFile) (*sftp.File, os.FileInfo, error) {
+	refuse := func(format string, args ...any) (*sftp.File, os.FileInfo, error) {
+		return nil, nil, &RefusedError{Name: f.Name, Reason: fmt.Sprintf(format, args...)}
+	}
+	li, err := c.SFTP.Lstat(f.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: stat %s: %w", f.Path, c.Explain(err))
+	}
+	switch {
+	case li.Mode()&os.ModeSymlink != 0 && !f.Link:
+		return refuse("it became a symlink after it was listed")
+	case li.Mode()&os.ModeSymlink != 0:
+		root, err := c.SFTP.RealPath(path.Dir(f.Path))
+		if err != nil {
+			return nil, nil, fmt.Errorf("ingest: resolve %s: %w", path.Dir(f.Path), c.Explain(err))
+		}
+		if why := c.linkInside(f.Path, root); why != "" {
+			return refuse("%s", why)
+		}
+	case !li.Mode().IsRegular():
+		return refuse("it is no longer a regular file (%s)", li.Mode().Type())
+	}
+	rf, err := c.SFTP.Open(f.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: open %s: %w", f.Path, c.Explain(err))
+	}
+	fi, err := rf.Stat()
+	if err != nil {
+		rf.Close()
+		return nil, nil, fmt.Errorf("ingest: stat %s: %w", f.Path, c.Explain(err))
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != f.Size || !fi.ModTime().Equal(f.ModTime) {
+		rf.Close()
+		return refuse("the file opened is not the one listed (%s, %d bytes, modified %s; listed %d bytes, modified %s)",
+			fi.Mode().Type(), fi.Size(), fi.ModTime().UTC().Format(time.RFC3339), f.Size, f.ModTime.UTC().Format(time.RFC3339))
+	}
+	return rf, fi, nil
+}
+
 // Staged is a downloaded file.
 type Staged struct {
 	Path   string
@@ -221,15 +301,13 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
 	}
-	rf, err := c.SFTP.Open(f.Path)
+	stop := c.abortOn(ctx)
+	defer stop()
+	rf, before, err := c.openListed(f)
 	if err != nil {
-		return Staged{}, fmt.Errorf("ingest: open %s: %w", f.Path, err)
+		return Staged{}, cancelled(ctx, err)
 	}
 	defer rf.Close()
-	before, err := rf.Stat()
-	if err != nil {
-		return Staged{}, fmt.Errorf("ingest: stat %s: %w", f.Path, err)
-	}
 	tmp, err := os.CreateTemp(dir, ".download-*") // CreateTemp makes it 0600
 	if err != nil {
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
@@ -242,9 +320,9 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		// WriteTo issues concurrent reads and writes in order. It holds the
 		// file's lock throughout, so closing the file cannot stop it: a
 		// cancel fails the next write instead.
-		n, err = rf.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
+		n, err = rf.WriteTo(&ctxWriter{ctx, c.MaxFileSize, 0, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
 	} else {
-		n, st, err = decodeWhile(ctx, rf, h, tmp, decode)
+		n, st, err = decodeWhile(ctx, c.MaxFileSize, rf, h, tmp, decode)
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -253,7 +331,7 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		err = cerr
 	}
 	if err != nil {
-		return Staged{}, fmt.Errorf("ingest: download %s: %w", f.Path, err)
+		return Staged{}, cancelled(ctx, fmt.Errorf("ingest: download %s: %w", f.Path, c.Explain(err)))
 	}
 	after, err := c.SFTP.Stat(f.Path)
 	if err != nil {
@@ -285,7 +363,7 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 // received even when decode stops early, so the hash is of the whole file.
 // A transfer error wins over decode's: a file cut short is not the file's
 // fault.
-func decodeWhile(ctx context.Context, rf io.WriterTo, h io.Writer, dst io.Writer, decode Decoder) (int64, Staged, error) {
+func decodeWhile(ctx context.Context, limit int64, rf io.WriterTo, h io.Writer, dst io.Writer, decode Decoder) (int64, Staged, error) {
 	var st Staged
 	pr, pw := io.Pipe()
 	type result struct {
@@ -294,7 +372,7 @@ func decodeWhile(ctx context.Context, rf io.WriterTo, h io.Writer, dst io.Writer
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := rf.WriteTo(ctxWriter{ctx, io.MultiWriter(h, failAfterFirstWrite{}, pw)})
+		n, err := rf.WriteTo(&ctxWriter{ctx, limit, 0, io.MultiWriter(h, failAfterFirstWrite{}, pw)})
 		pw.CloseWithError(err) // nil: the reader sees EOF
 		done <- result{n, err}
 	}()
@@ -336,15 +414,17 @@ func (c *Client) keepReceived(ctx context.Context, f RemoteFile, dir string, st 
 // Hash reads a remote file to its SHA-256 without keeping it: for a file
 // too large to stage, which is rejected but still deduplicated and acked.
 func (c *Client) Hash(ctx context.Context, f RemoteFile) (string, int64, error) {
-	rf, err := c.SFTP.Open(f.Path)
+	stop := c.abortOn(ctx)
+	defer stop()
+	rf, _, err := c.openListed(f)
 	if err != nil {
-		return "", 0, fmt.Errorf("ingest: open %s: %w", f.Path, err)
+		return "", 0, cancelled(ctx, err)
 	}
 	defer rf.Close()
 	h := sha256.New()
-	n, err := rf.WriteTo(ctxWriter{ctx, h})
+	n, err := rf.WriteTo(&ctxWriter{ctx: ctx, w: h})
 	if err != nil {
-		return "", 0, fmt.Errorf("ingest: read %s: %w", f.Path, err)
+		return "", 0, cancelled(ctx, fmt.Errorf("ingest: read %s: %w", f.Path, c.Explain(err)))
 	}
 	if n != f.Size {
 		return "", 0, fmt.Errorf("ingest: read %s: got %d bytes, listed %d: the file changed", f.Path, n, f.Size)
@@ -360,16 +440,27 @@ func (failAfterFirstWrite) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// ctxWriter fails its writes once ctx is done: File.WriteTo holds the
-// file's lock until it returns, so closing the file does not stop it.
+// ctxWriter fails its writes once ctx is done (File.WriteTo holds the
+// file's lock until it returns, so closing the file does not stop it), and
+// once more than limit bytes came (0: no limit): a file that grows past
+// max_file_size while it downloads is not staged whole.
 type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
+	ctx   context.Context
+	limit int64
+	n     int64
+	w     io.Writer
 }
 
-func (w ctxWriter) Write(p []byte) (int, error) {
+func (w *ctxWriter) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
+	if w.n += int64(len(p)); w.limit > 0 && w.n > w.limit {
+		return 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, w.limit)
+	}
 	return w.w.Write(p)
 }
+
+// ErrTooLarge is a download stopped at the size limit: the file grew past
+// it after it was listed.
+var ErrTooLarge = errors.New("the file grew past limits.max_file_size while downloading")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,10 +33,13 @@ type Endpoint struct {
 	KnownHosts string        // path to a known_hosts file
 	HostKey    ssh.PublicKey // or a pinned host key
 
-	DialTimeout time.Duration // default 10s
+	DialTimeout time.Duration // default 10s; also how long a waiting SFTP request may hear nothing
 	KeepAlive   time.Duration // default 30s; <0 disables
 	Attempts    int           // dial attempts for transient errors; default 4
 	Backoff     time.Duration // first wait between attempts, doubled each time; default 500ms
+	// Progress, when set, is called whenever the server sends something:
+	// the daemon's sign of life for a run in progress.
+	Progress func()
 }
 
 // HostKeyError is returned when the server's host key is unknown or does
@@ -61,18 +65,53 @@ func (e *HostKeyError) Error() string {
 
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
-// Client is a connected SFTP client.
+// Client is a connected SFTP client. Every SFTP request it makes is
+// watched: a server that leaves one unanswered for the timeout has its
+// connection closed, so no call on SFTP blocks for longer than that; and a
+// download ends at once when its context is cancelled.
 type Client struct {
 	SFTP *sftp.Client
-	ssh  *ssh.Client
-	stop chan struct{}
+	// MaxFileSize stops a download that passes it (0: no limit).
+	MaxFileSize int64
+	ssh         *ssh.Client
+	wd          *watchdog
+	ctx         context.Context
+	stop        chan struct{}
+	once        sync.Once
 }
 
 // Close ends the session.
 func (c *Client) Close() error {
-	close(c.stop)
+	c.once.Do(func() { close(c.stop) })
+	c.wd.close()
 	c.SFTP.Close()
 	return c.ssh.Close()
+}
+
+// Explain turns the error of a call on SFTP into why it really failed when
+// the watchdog closed the connection under it: a stalled server.
+func (c *Client) Explain(err error) error {
+	if err == nil || !c.wd.stalled() {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", &StallError{c.wd.timeout}, err)
+}
+
+// Broken reports whether the connection is gone (a stall, a cancelled
+// transfer, the server closing it): nothing more can be done on it.
+func (c *Client) Broken() bool {
+	if c.wd.stalled() {
+		return true
+	}
+	_, err := c.SFTP.Getwd()
+	return err != nil
+}
+
+// abortOn closes the connection when ctx ends, until the returned stop is
+// called: pkg/sftp calls take no context, and a transfer stuck on a server
+// must still end on SIGTERM.
+func (c *Client) abortOn(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { c.ssh.Close() })
 }
 
 func (ep *Endpoint) clientConfig() (*ssh.ClientConfig, error) {
@@ -143,7 +182,7 @@ func Dial(ctx context.Context, ep Endpoint, log zerolog.Logger) (*Client, error)
 	}
 	addr := net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port))
 	for i := 1; ; i++ {
-		c, err := dialOnce(ctx, addr, cfg, ep.KeepAlive)
+		c, err := dialOnce(ctx, addr, cfg, ep.KeepAlive, ep.Progress)
 		if err == nil {
 			return c, nil
 		}
@@ -160,7 +199,7 @@ func Dial(ctx context.Context, ep Endpoint, log zerolog.Logger) (*Client, error)
 	}
 }
 
-func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, keepAlive time.Duration) (*Client, error) {
+func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, keepAlive time.Duration, progress func()) (*Client, error) {
 	d := net.Dialer{Timeout: cfg.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -176,12 +215,18 @@ func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, keepAlive
 	}
 	_ = conn.SetDeadline(time.Time{})
 	sshc := ssh.NewClient(sc, chans, reqs)
-	sc2, err := sftp.NewClient(sshc)
+	c := &Client{ssh: sshc, stop: make(chan struct{})}
+	c.wd = newWatchdog(cfg.Timeout, func() { sshc.Close() }, progress)
+	go c.wd.run()
+	stop := c.abortOn(ctx)
+	c.SFTP, err = c.subsystem()
+	stop()
 	if err != nil {
+		c.once.Do(func() { close(c.stop) })
+		c.wd.close()
 		sshc.Close()
-		return nil, fmt.Errorf("sftp subsystem: %w", err)
+		return nil, fmt.Errorf("sftp subsystem: %w", c.Explain(err))
 	}
-	c := &Client{SFTP: sc2, ssh: sshc, stop: make(chan struct{})}
 	if keepAlive == 0 {
 		keepAlive = 30 * time.Second
 	}
@@ -189,6 +234,37 @@ func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, keepAlive
 		go c.keepAlive(keepAlive)
 	}
 	return c, nil
+}
+
+// subsystem starts the SFTP session as sftp.NewClient does, but with its
+// streams watched: opening the channel counts as a request waiting, and so
+// does the SFTP version exchange, so a server that accepts the connection
+// and never starts SFTP (a subsystem that does not answer) fails within the
+// timeout.
+func (c *Client) subsystem() (*sftp.Client, error) {
+	c.wd.event(1, 0, 0, 0) // the session and subsystem requests
+	s, err := c.ssh.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	pw, err := s.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	pr, err := s.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	perr, err := s.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RequestSubsystem("sftp"); err != nil {
+		return nil, err
+	}
+	c.wd.event(0, 1, 1, 0)
+	go func() { _, _ = io.Copy(io.Discard, perr) }() // the server's messages: unread, they would fill the window
+	return sftp.NewClientPipe(&watchedReader{r: pr, w: c.wd}, &watchedWriter{wc: pw, w: c.wd})
 }
 
 // keepAlive pings the server so idle NAT and firewalls keep the session,
@@ -236,6 +312,8 @@ func Transient(err error) bool {
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, sftp.ErrSSHFxConnectionLost), errors.Is(err, os.ErrDeadlineExceeded):
+		return true
+	case errors.As(err, new(*StallError)):
 		return true
 	case errors.As(err, &ne) && ne.Timeout():
 		return true

@@ -13,6 +13,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -63,6 +64,17 @@ func dialServer(t testing.TB, srv *Embedded) *Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// listed is the RemoteFile a listing would give for the remote path p (or
+// a zero size and time when it does not exist).
+func listed(t testing.TB, c *Client, p string) RemoteFile {
+	t.Helper()
+	f := RemoteFile{Name: path.Base(p), Path: p}
+	if fi, err := c.SFTP.Stat(p); err == nil {
+		f.Size, f.ModTime = fi.Size(), fi.ModTime()
+	}
+	return f
 }
 
 // otherSigner is an ed25519 key the server has never seen.
@@ -679,7 +691,7 @@ func TestDownload(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), testWait)
 			defer cancel()
 
-			got, err := c.Download(ctx, RemoteFile{Name: tt.file, Path: "inbound/" + tt.file}, dir)
+			got, err := c.Download(ctx, listed(t, c, "inbound/"+tt.file), dir)
 			if err != nil {
 				t.Fatalf("Download: %v", err)
 			}
@@ -756,7 +768,7 @@ func TestDownloadFailureLeavesNothing(t *testing.T) {
 	// The session is still usable after the failures.
 	ctx, stop := context.WithTimeout(context.Background(), testWait)
 	defer stop()
-	if _, err := c.Download(ctx, RemoteFile{Name: "census_a.csv", Path: "inbound/census_a.csv"}, t.TempDir()); err != nil {
+	if _, err := c.Download(ctx, listed(t, c, "inbound/census_a.csv"), t.TempDir()); err != nil {
 		t.Errorf("Download after failures: %v", err)
 	}
 }

@@ -235,3 +235,51 @@ func (s *Server) AddHostKey(typ string) {
 	s.Stop()
 	s.Restart()
 }
+
+// SetSubsystem makes the server run command as its SFTP subsystem (for
+// example "/bin/sleep 3600": a server that accepts the session and never
+// speaks SFTP) and restarts it.
+func (s *Server) SetSubsystem(command string) {
+	s.t.Helper()
+	conf, err := os.ReadFile(s.config)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	lines := strings.Split(string(conf), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "Subsystem sftp ") {
+			lines[i] = "Subsystem sftp " + command
+		}
+	}
+	if err := os.WriteFile(s.config, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.Stop()
+	s.Restart()
+}
+
+// FreezeSFTP stops (SIGSTOP) the processes at the leaves of the server's
+// process tree — with internal-sftp, the SFTP server of each session, while
+// the session process above it keeps answering SSH keepalives — and
+// returns a function that resumes them. Stop kills them either way.
+func (s *Server) FreezeSFTP() (resume func()) {
+	s.t.Helper()
+	var leaves []int
+	all := descendants(s.cmd.Process.Pid)
+	for _, p := range all {
+		if len(descendants(p)) == 0 {
+			leaves = append(leaves, p)
+		}
+	}
+	if len(leaves) == 0 {
+		s.t.Fatal("sshdtest: no session process to freeze")
+	}
+	for _, p := range leaves {
+		_ = syscall.Kill(p, syscall.SIGSTOP)
+	}
+	return func() {
+		for _, p := range leaves {
+			_ = syscall.Kill(p, syscall.SIGCONT)
+		}
+	}
+}
