@@ -36,10 +36,14 @@ const (
 	FileMalformed           Code = "FILE_MALFORMED"
 	FileTooLarge            Code = "FILE_TOO_LARGE"
 	LineTooLong             Code = "LINE_TOO_LONG"
-	FieldTooLong            Code = "FIELD_TOO_LONG"
-	HeaderMissingColumn     Code = "HEADER_MISSING_COLUMN"
-	HeaderDuplicateColumn   Code = "HEADER_DUPLICATE_COLUMN"
-	HeaderUnknownColumn     Code = "HEADER_UNKNOWN_COLUMN"
+	// FileNameTooLong is a name whose outputs (NAME.errors.csv.pgp.part)
+	// would not fit a file system's 255-byte limit: the file is rejected
+	// unread and answered under a shortened name.
+	FileNameTooLong       Code = "FILE_NAME_TOO_LONG"
+	FieldTooLong          Code = "FIELD_TOO_LONG"
+	HeaderMissingColumn   Code = "HEADER_MISSING_COLUMN"
+	HeaderDuplicateColumn Code = "HEADER_DUPLICATE_COLUMN"
+	HeaderUnknownColumn   Code = "HEADER_UNKNOWN_COLUMN"
 	// An OpenPGP-encrypted file that could not be decrypted (wrong key,
 	// corrupted ciphertext), or whose signature is missing or wrong when
 	// the source names the vendor's signing key.

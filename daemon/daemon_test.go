@@ -94,12 +94,14 @@ func TestHealthzAndMetrics(t *testing.T) {
 	}
 
 	d.metrics.observe("acme", []pipeline.FileReport{{Batch: enrollsftp.Batch{ID: "b1", Status: "APPLIED", Accepted: 5, Rejected: 2}},
-		{File: "dup.csv", Note: "already processed as batch b0"}}, 1.5, nil, 1_800_000_000)
+		{File: "dup.csv", Status: pipeline.StatusSkipped, Note: "already processed as batch b0"},
+		{File: "census_x.csv", Status: pipeline.StatusRefused}}, 1.5, nil, 1_800_000_000)
 	d.metrics.observe("acme", nil, 0.1, &pipeline.StepError{Step: "connect", Err: errors.New("refused")}, 1_800_000_100)
 	_, metrics := get("/metrics")
 	for _, want := range []string{
 		`enrollsftp_files_total{source="acme",status="APPLIED"} 1`,
 		`enrollsftp_files_total{source="acme",status="SKIPPED"} 1`,
+		`enrollsftp_files_total{source="acme",status="REFUSED"} 1`,
 		`enrollsftp_rows_total{source="acme",status="ACCEPTED"} 5`,
 		`enrollsftp_rows_total{source="acme",status="REJECTED"} 2`,
 		`enrollsftp_sftp_errors_total{source="acme",step="connect"} 1`,

@@ -22,7 +22,7 @@ func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		files: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "enrollsftp_files_total",
-			Help: "Files taken from sources, by batch status (or SKIPPED for bytes already processed)."},
+			Help: "Files found in sources, by batch status, or SKIPPED (bytes already processed), REFUSED (not the file listed) or DEFERRED (backing off after failed downloads, or waiting for its drop's census)."},
 			[]string{"source", "status"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "enrollsftp_rows_total",
 			Help: "Records processed, by outcome."}, []string{"source", "status"}),
@@ -47,7 +47,7 @@ func (m *metrics) observe(source string, reports []pipeline.FileReport, seconds 
 			continue // counted when it was processed
 		}
 		if r.Batch.ID == "" {
-			m.files.WithLabelValues(source, "SKIPPED").Inc()
+			m.files.WithLabelValues(source, r.Status).Inc()
 			continue
 		}
 		b := r.Batch

@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -43,4 +44,25 @@ func (l *Ledger) MarkDelivered(ctx context.Context, id string, at time.Time) err
 		return err
 	}
 	return tx.Commit()
+}
+
+// DownloadFailures counts the failed downloads of a source's file name not
+// yet settled (a batch of that name settles them), with when the last was
+// recorded and the size the file was listed at then: a file that cannot be
+// downloaded is retried with backoff, or at once when it changed.
+func (l *Ledger) DownloadFailures(ctx context.Context, source, file string) (n int, last time.Time, size int64, err error) {
+	var at sql.NullString
+	var sz sql.NullInt64
+	err = l.db.QueryRowContext(ctx, `SELECT count(*), max(processed_at),
+		(SELECT size FROM batches WHERE source = ?1 AND file = ?2 AND sha256 = '' AND status = 'FAILED'
+			AND superseded_by = '' ORDER BY processed_at DESC LIMIT 1)
+		FROM batches WHERE source = ?1 AND file = ?2 AND sha256 = '' AND status = 'FAILED' AND superseded_by = ''`,
+		source, file).Scan(&n, &at, &sz)
+	if err != nil {
+		return 0, time.Time{}, 0, fmt.Errorf("enroll: download failures: %w", err)
+	}
+	if at.Valid {
+		last, _ = time.Parse(time.RFC3339, at.String)
+	}
+	return n, last, sz.Int64, nil
 }

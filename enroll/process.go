@@ -176,6 +176,11 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 			return b, err
 		}
 	}
+	if !f.DryRun {
+		if err := t.settleFailures(f, b.ID); err != nil {
+			return b, err
+		}
+	}
 	if f.DryRun {
 		if emit != nil {
 			if err := emit(View{Batch: b, Each: eachRecord(sctx, tx, b.ID)}); err != nil {
@@ -352,4 +357,42 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 		return b, err
 	}
 	return b, tx.Commit()
+}
+
+// settleFailures marks as superseded by batch id the FAILED batches this
+// one settles: a processing failure of the same bytes, and failed downloads
+// of the same name from the same source (they have no bytes). Their bytes
+// were processed now; a rerun of them would be FILE_ALREADY_PROCESSED, and
+// `batches --status FAILED` should list only what still needs attention.
+func (t *txn) settleFailures(f File, id string) error {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT id FROM batches WHERE status = 'FAILED' AND superseded_by = ''
+		AND id <> ? AND id <> ? AND (sha256 = ? OR (sha256 = '' AND source = ? AND file = ?))`,
+		id, f.RerunOf, f.SHA256, f.Source, f.Name)
+	if err != nil {
+		return fmt.Errorf("enroll: settle failures: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return fmt.Errorf("enroll: settle failures: %w", err)
+		}
+		ids = append(ids, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("enroll: settle failures: %w", err)
+	}
+	for _, old := range ids {
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
+			id, old); err != nil {
+			return fmt.Errorf("enroll: supersede %s: %w", old, err)
+		}
+		if err := audit(t.ctx, t.tx, auditEvent{batch: id, entity: "batch", id: old, action: "SUPERSEDED",
+			after: map[string]string{"superseded_by": id}, at: t.now}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"enrollsftp"
 	"enrollsftp/internal/failpoint"
 	"github.com/pkg/sftp"
 )
@@ -57,7 +58,8 @@ func Upload(c *sftp.Client, local, remoteDir string) (string, error) {
 // Archive moves a processed input into the archive folder. A name already
 // there gets a UTC timestamp suffix rather than overwriting the older file.
 func Archive(c *sftp.Client, remotePath, archiveDir string, now time.Time) (string, error) {
-	dst := path.Join(archiveDir, path.Base(remotePath))
+	name := enrollsftp.ShortName(path.Base(remotePath)) // room for the suffix below
+	dst := path.Join(archiveDir, name)
 	if _, err := c.Stat(dst); err == nil {
 		dst += "." + now.UTC().Format("20060102T150405Z")
 		for i := 2; ; i++ { // bounded by the clash count, in practice one
@@ -67,7 +69,7 @@ func Archive(c *sftp.Client, remotePath, archiveDir string, now time.Time) (stri
 			if i > 100 {
 				return "", fmt.Errorf("export: archive %s: too many names taken", remotePath)
 			}
-			dst = fmt.Sprintf("%s.%s.%d", path.Join(archiveDir, path.Base(remotePath)), now.UTC().Format("20060102T150405Z"), i)
+			dst = fmt.Sprintf("%s.%s.%d", path.Join(archiveDir, name), now.UTC().Format("20060102T150405Z"), i)
 		}
 	}
 	if err := c.Rename(remotePath, dst); err != nil {

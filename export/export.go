@@ -43,7 +43,8 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 	if b.Encrypted {
 		name, _ = pgp.Plain(name) // NAME.csv.pgp answers as NAME.ack.csv(.pgp)
 	}
-	base := filepath.Join(dir, BaseName(name))
+	// A name too long to take suffixes is answered under a short form of it.
+	base := filepath.Join(dir, BaseName(enrollsftp.ShortName(name)))
 	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, fmt.Errorf("export: %w", err)

@@ -351,7 +351,7 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 	if decode != nil {
 		name, _ = pgp.Plain(name)
 	}
-	st.Path = filepath.Join(dir, st.SHA256[:16]+"-"+name)
+	st.Path = filepath.Join(dir, st.SHA256[:16]+"-"+enrollsftp.ShortName(name))
 	if err := os.Rename(tmp.Name(), st.Path); err != nil {
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
 	}

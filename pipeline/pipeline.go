@@ -42,6 +42,7 @@ type Options struct {
 	ReceivedAt     time.Time
 	RerunOf        string    // the batch this file is reprocessed for
 	Progress       io.Writer // when set, a progress line for long files
+	Beat           func()    // when set, called for every row: a sign of life
 	MaxFileSize    int64     // larger files are rejected FILE_TOO_LARGE unread; 0: no limit
 	MaxLineLength  int       // longer physical lines reject the file LINE_TOO_LONG; 0: the default
 	// SHA256 and Size, when set, are the received bytes' (of a file too
@@ -89,6 +90,11 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {
 		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
+	}
+	if short := enrollsftp.ShortName(o.Name); len(file.FileErrors) == 0 && short != o.Name {
+		file.FileErrors = enrollsftp.Errors{{Code: enrollsftp.FileNameTooLong,
+			Message: fmt.Sprintf("the file name is %d bytes; names up to %d bytes can be answered: answered as %s; rename the file and send it again",
+				len(o.Name), enrollsftp.MaxFileName, export.BaseName(short))}}
 	}
 	if len(file.FileErrors) == 0 && o.MaxFileSize > 0 && size > o.MaxFileSize {
 		file.FileErrors = enrollsftp.Errors{{Code: enrollsftp.FileTooLarge,
@@ -167,6 +173,10 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 	}
 	if o.Progress != nil && rows != nil {
 		rows = withProgress(rows, o.Progress)
+	}
+	if o.Beat != nil && rows != nil {
+		next := rows
+		rows = func() (enroll.Record, error) { o.Beat(); return next() }
 	}
 	return l.Process(ctx, *file, rows, emit)
 }
@@ -267,7 +277,7 @@ func Stage(path, dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("pipeline: staging: %w", err)
 	}
-	dst := filepath.Join(dir, sum[:16]+"-"+filepath.Base(path))
+	dst := filepath.Join(dir, sum[:16]+"-"+enrollsftp.ShortName(filepath.Base(path)))
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil // the same bytes are staged already
 	}

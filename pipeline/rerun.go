@@ -43,6 +43,10 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return Result{}, err
 	}
 	switch {
+	case b.SupersededBy != "" && b.Status == enrollsftp.BatchFailed:
+		// Its file was processed since, by a rerun or as it came again.
+		return Result{}, fmt.Errorf("%w: batch %s failed, and its file was processed since as batch %s",
+			enroll.ErrAlreadyProcessed, id, b.SupersededBy)
 	case b.SupersededBy != "":
 		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s", ErrNotRerunnable, id, b.SupersededBy)
 	case b.Status == enrollsftp.BatchHeld && !o.Force:
@@ -53,6 +57,10 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	want := b.SHA256
 	if b.StagedSHA256 != "" {
 		want = b.StagedSHA256 // the plaintext of an encrypted file
+	}
+	if b.StagedPath == "" && b.Status == enrollsftp.BatchFailed {
+		return Result{}, fmt.Errorf("%w: batch %s failed before its file was received (%s): nothing is staged; the next run of source %s takes the file again",
+			ErrNotRerunnable, id, b.Error, b.Source)
 	}
 	if sum, _, err := hashFile(b.StagedPath); err != nil {
 		return Result{}, fmt.Errorf("%w: the staged copy of batch %s is unreadable: %v", ErrNotRerunnable, id, err)
@@ -148,22 +156,24 @@ func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Sour
 			srv.Close()
 		}
 	}
+	ep.Progress = opts.Progress
 	c, err := ingest.Dial(ctx, ep, log)
 	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, c: c,
+	c.MaxFileSize = src.MaxFileSize
+	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, c: c, ep: ep,
 		stage: filepath.Join(opts.Staging, src.Name), shown: shown,
 		inbound: folders[0], outbound: folders[1], archive: folders[2]}
 	for _, dir := range []string{r.outbound, r.archive} {
 		if err := c.SFTP.MkdirAll(dir); err != nil {
 			c.Close()
 			stop()
-			return nil, nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, c.Explain(err))
 		}
 	}
-	return r, func() { c.Close(); stop() }, nil
+	return r, func() { r.c.Close(); stop() }, nil
 }
 
 // decryptStaged decrypts a staged encrypted file beside it (mode 0600) and

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -45,48 +48,47 @@ type RunOptions struct {
 	Staging   string // local staging root; per source: Staging/NAME
 	LayoutDir string
 	Now       func() time.Time
+	// Progress, when set, is called as a pass makes progress (bytes from
+	// the server, rows processed): the daemon's sign of life.
+	Progress func()
 }
 
 // FileReport is what happened to one remote file.
 type FileReport struct {
-	Source    string
-	File      string
-	Batch     enrollsftp.Batch // zero when the file was not processed
-	Note      string           // e.g. "already processed", "redelivered"
-	Delivered []string         // where the outputs went (local paths for an embedded source)
+	Source string
+	File   string
+	Batch  enrollsftp.Batch // zero when the file was not processed
+	Note   string           // e.g. "already processed", "redelivered"
+	// Status is why a file got no batch this run (Batch.ID is empty):
+	// StatusSkipped, StatusRefused or StatusDeferred.
+	Status    string
+	Delivered []string // where the outputs went (local paths for an embedded source)
 }
 
 // RunSource makes one pass over a source: deliver what earlier runs
 // committed but could not deliver, then take every stable new file in
-// order: download, process, deliver, archive. It stops at the first
-// failure; what was committed before it stays committed and is delivered
-// by the next run.
+// order: download, process, deliver, archive. One file that fails does not
+// stop the files behind it: a failed download is recorded (a FAILED batch)
+// and retried by later runs with backoff, a connection cut under it is
+// dialled again, and the pass goes on; its error then says how many files
+// failed. Only a source that cannot be reached or listed stops the pass.
 func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) ([]FileReport, error) {
 	r, closeFn, err := connect(ctx, l, log, src, opts)
 	if err != nil {
 		return nil, &StepError{"connect", err}
 	}
 	defer closeFn()
-	// A crash mid-download (or mid-decrypt, mid-seal) leaves a temporary
-	// file; the source's lock says no other process is writing now, so any
-	// left is stale. Some hold unverified plaintext: they go.
-	var stale []string
-	for _, pat := range []string{".download-*", ".decrypt-*", filepath.Join("out", ".seal-*")} {
-		m, _ := filepath.Glob(filepath.Join(r.stage, pat))
-		stale = append(stale, m...)
-	}
-	if len(stale) > 0 {
-		for _, f := range stale {
-			os.Remove(f)
-		}
-		r.log.Info().Int("files", len(stale)).Msg("removed partial downloads of an interrupted run")
-	}
+	r.removeStale()
+	var failed []error
 	if err := r.redeliver(); err != nil {
-		return r.reports, &StepError{"deliver", err}
+		if r.c.Broken() {
+			return r.reports, &StepError{"deliver", err}
+		}
+		failed = append(failed, &StepError{"deliver", err})
 	}
 	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now(), src.PGP.CanDecrypt())
 	if err != nil {
-		return r.reports, &StepError{"list", err}
+		return r.reports, &StepError{"list", r.c.Explain(err)}
 	}
 	for _, ref := range listing.Refused {
 		r.log.Warn().Str("file", ref.Name).Str("reason", ref.Reason).Msg("remote file refused, not followed")
@@ -94,12 +96,164 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 	for _, w := range listing.Waiting {
 		r.log.Info().Str("file", w.Name).Time("modified", w.ModTime).Msg("file changed recently, waiting for min_file_age")
 	}
-	for _, f := range listing.Ready {
-		if err := r.take(f); err != nil {
+	// A drop whose census did not go through holds back its elections,
+	// which may name people only that census brings; other drops go on.
+	held := map[string]string{}
+	for _, f := range ByDrop(listing.Ready) {
+		if err := ctx.Err(); err != nil {
 			return r.reports, err
 		}
+		log := r.log.With().Str("file", f.Name).Logger()
+		drop := Drop(f.Name)
+		if census, ok := held[drop]; ok && f.Type == enrollsftp.Elections {
+			log.Warn().Str("census", census).Msg("elections held back: the census of the same drop did not go through; taken on a later run")
+			r.reports = append(r.reports, FileReport{Source: src.Name, File: f.Name, Status: StatusDeferred,
+				Note: "waiting for " + census})
+			continue
+		}
+		if until, n, ok := r.backingOff(f); ok {
+			log.Warn().Int("failures", n).Time("retry_after", until).Msg("download failed before: not retried yet")
+			r.reports = append(r.reports, FileReport{Source: src.Name, File: f.Name, Status: StatusDeferred,
+				Note: fmt.Sprintf("download failed %d times; retried after %s", n, until.UTC().Format(time.RFC3339))})
+			held[drop] = f.Name
+			continue
+		}
+		if r.c.Broken() {
+			if err := r.redial(); err != nil {
+				return r.reports, &StepError{"connect", err}
+			}
+		}
+		err := r.take(f)
+		if err == nil {
+			continue
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return r.reports, err
+		}
+		if f.Type == enrollsftp.Census {
+			held[drop] = f.Name
+		}
+		var refused *ingest.RefusedError
+		switch {
+		case errors.As(err, &refused), errors.Is(err, ingest.ErrTooLarge):
+			// Not the file that was listed: left alone, taken again once it
+			// is a stable regular file (and then too large, if it is).
+			log.Warn().Err(err).Msg("file refused at download: not processed, not archived")
+			r.reports = append(r.reports, FileReport{Source: src.Name, File: f.Name, Status: StatusRefused, Note: err.Error()})
+		case Step(err) == "download":
+			b, rerr := r.l.RecordFailure(context.WithoutCancel(ctx), enroll.File{Source: src.Name, Name: f.Name,
+				Type: f.Type, Size: f.Size, ReceivedAt: r.opts.Now()}, err)
+			if rerr != nil {
+				return r.reports, rerr
+			}
+			log.Error().Err(err).Str("batch_id", b.ID).Msg("download failed: recorded FAILED, retried by a later run; going on with the next file")
+			r.reports = append(r.reports, FileReport{Source: src.Name, File: f.Name, Batch: b})
+			failed = append(failed, err)
+		default:
+			log.Error().Err(err).Msg("file failed; going on with the next file")
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return r.reports, &StepError{Step(failed[0]), fmt.Errorf("%d file(s) failed, the others were taken; first: %w", len(failed), failed[0])}
 	}
 	return r.reports, nil
+}
+
+// Outcomes of a file that got no batch this run.
+const (
+	StatusSkipped  = "SKIPPED"  // its bytes were processed before: archived
+	StatusRefused  = "REFUSED"  // not the file listed (a symlink or FIFO swapped in, changed, grown past the limit)
+	StatusDeferred = "DEFERRED" // backing off after failed downloads, or waiting for its drop's census
+)
+
+// removeStale deletes what a killed run left half-written. The source's
+// lock says no other process is writing now, so any left is stale. Some
+// hold unverified plaintext or PII: they go.
+func (r *sourceRun) removeStale() {
+	var stale []string
+	for _, pat := range []string{".download-*", ".decrypt-*", filepath.Join("out", ".seal-*"), filepath.Join("out", ".*.tmp")} {
+		m, _ := filepath.Glob(filepath.Join(r.stage, pat))
+		stale = append(stale, m...)
+	}
+	if len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+		r.log.Info().Int("files", len(stale)).Msg("removed partial files of an interrupted run")
+	}
+}
+
+// downloadBackoff is the wait after the first failed download of a file,
+// doubled after each further one up to maxDownloadBackoff.
+const (
+	downloadBackoff    = 5 * time.Minute
+	maxDownloadBackoff = 6 * time.Hour
+)
+
+// backingOff reports whether f's earlier downloads failed recently enough
+// that it waits: until when, after how many failures. A file that changed
+// size since is tried at once.
+func (r *sourceRun) backingOff(f ingest.RemoteFile) (time.Time, int, bool) {
+	n, last, size, err := r.l.DownloadFailures(r.ctx, r.src.Name, f.Name)
+	if err != nil || n == 0 || size != f.Size {
+		return time.Time{}, n, false
+	}
+	wait := maxDownloadBackoff
+	if n < 8 {
+		wait = min(downloadBackoff<<(n-1), maxDownloadBackoff)
+	}
+	until := last.Add(wait)
+	return until, n, r.opts.Now().Before(until)
+}
+
+// ByDrop orders files for processing: by drop (the date stamp in the name,
+// oldest first), then census before elections, then by name. Census files
+// go first within a drop because its elections may name people only that
+// census brings; across drops that order is not needed, so an old census
+// that cannot be taken does not hold back today's elections.
+func ByDrop(files []ingest.RemoteFile) []ingest.RemoteFile {
+	out := slices.Clone(files)
+	slices.SortStableFunc(out, func(a, b ingest.RemoteFile) int {
+		if c := strings.Compare(Drop(a.Name), Drop(b.Name)); c != 0 {
+			return c
+		}
+		if a.Type != b.Type {
+			if a.Type == enrollsftp.Census {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// dateStamp finds a date in a file name: 20261115, 2026-11-15, 2026_11_15.
+var dateStamp = regexp.MustCompile(`(?:^|[^0-9])((?:19|20)[0-9]{2})[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12][0-9]|3[01])(?:[^0-9]|$)`)
+
+// Drop is the date stamp of a file name as YYYYMMDD, or "" when it has
+// none (such files are one drop, taken before the dated ones).
+func Drop(name string) string {
+	m := dateStamp.FindStringSubmatch(name)
+	if m == nil {
+		return ""
+	}
+	return m[1] + m[2] + m[3]
+}
+
+// redial replaces a connection that was cut (a stalled server, a transfer
+// that broke) so the pass can go on with the next file.
+func (r *sourceRun) redial() error {
+	r.c.Close()
+	c, err := ingest.Dial(r.ctx, r.ep, r.log)
+	if err != nil {
+		return err
+	}
+	c.MaxFileSize = r.src.MaxFileSize
+	r.c = c
+	r.log.Info().Msg("reconnected after the connection was cut")
+	return nil
 }
 
 // sourceRun is one pass over one source.
@@ -110,6 +264,7 @@ type sourceRun struct {
 	src                        Source
 	opts                       RunOptions
 	c                          *ingest.Client
+	ep                         ingest.Endpoint // to dial again after a cut
 	stage                      string
 	inbound, outbound, archive string
 	reports                    []FileReport
@@ -150,7 +305,8 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 			return &StepError{"archive", err}
 		}
 		log.Info().Str("batch_id", prior).Str("archived", dst).Msg("same bytes already processed: archived without processing")
-		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Note: "already processed as batch " + prior})
+		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Status: StatusSkipped,
+			Note: "already processed as batch " + prior})
 		return nil
 	}
 	o := Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
@@ -158,7 +314,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
 		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
 		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size,
-		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted}
+		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted, Beat: r.opts.Progress}
 	if staged.Fault != nil {
 		log.Warn().Str("code", string(staged.Fault.Code)).Str("reason", staged.Fault.Message).Msg("encrypted file refused: rejected, nothing applied")
 		o.FileErrors = enrollsftp.Errors{staged.Fault}

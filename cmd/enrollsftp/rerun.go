@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"enrollsftp"
+	"enrollsftp/enroll"
 	"enrollsftp/pipeline"
 )
 
@@ -40,6 +41,9 @@ func (a *app) rerun(args []string) error {
 	res, err := pipeline.Rerun(a.ctx, l, a.log, b.ID, o)
 	if errors.Is(err, pipeline.ErrNotRerunnable) {
 		return &exitError{code: exitUsage, err: err}
+	}
+	if errors.Is(err, enroll.ErrAlreadyProcessed) {
+		return &exitError{code: exitRejected, err: err}
 	}
 	if res.Batch.ID != "" {
 		printSummary(a, res.Batch, false)
