@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,6 +41,9 @@ type Config struct {
 	// Lock takes the source's lock; an error (held elsewhere) skips the pass.
 	Lock func(source string) (release func(), err error)
 	Log  zerolog.Logger
+	// MinStall is the shortest silence /healthz reports as a stalled run
+	// (default 30 s); a source's sftp.timeout, when longer, wins.
+	MinStall time.Duration
 }
 
 // Parser reads schedules: five fields, or six with leading seconds.
@@ -51,6 +55,7 @@ type Daemon struct {
 	metrics *metrics
 	mu      sync.Mutex
 	state   map[string]*SourceState
+	live    map[string]*liveness
 	ln      net.Listener
 }
 
@@ -63,17 +68,35 @@ type SourceState struct {
 	LastError   string `json:"last_error"`
 	LastFiles   int    `json:"last_files"`
 	LastSuccess string `json:"last_success"`
+	// Stalled: the run in progress has shown no progress (bytes from the
+	// server, rows processed) for longer than StallAfter.
+	Stalled      bool   `json:"stalled"`
+	LastProgress string `json:"last_progress,omitempty"` // RFC 3339, while running
 }
+
+// liveness is a source's running pass's last sign of life.
+type liveness struct {
+	progress   atomic.Int64  // Unix nanoseconds
+	stallAfter time.Duration // the source's sftp.timeout, at least minStallAfter
+}
+
+// minStallAfter keeps a slow step with no heartbeat of its own (a large
+// commit, writing a million ack lines) from reading as a stall.
+const minStallAfter = 30 * time.Second
 
 // New checks the schedules and binds the HTTP address, so a bad config or
 // a taken port fails before anything runs.
 func New(cfg Config) (*Daemon, error) {
-	d := &Daemon{cfg: cfg, metrics: newMetrics(), state: map[string]*SourceState{}}
+	d := &Daemon{cfg: cfg, metrics: newMetrics(), state: map[string]*SourceState{}, live: map[string]*liveness{}}
+	if cfg.MinStall <= 0 {
+		cfg.MinStall = minStallAfter
+	}
 	for _, j := range cfg.Jobs {
 		if _, err := Parser.Parse(j.Schedule); err != nil {
 			return nil, fmt.Errorf("daemon: source %s: schedule %q: %w", j.Source.Name, j.Schedule, err)
 		}
 		d.state[j.Source.Name] = &SourceState{Schedule: j.Schedule, LastResult: "never"}
+		d.live[j.Source.Name] = &liveness{stallAfter: max(j.Source.Endpoint.DialTimeout, cfg.MinStall)}
 	}
 	if cfg.Addr != "" {
 		ln, err := net.Listen("tcp", cfg.Addr)
@@ -164,11 +187,15 @@ func (d *Daemon) pass(ctx context.Context, j Job) {
 		defer release()
 	}
 	start := time.Now()
+	live := d.live[name]
+	live.progress.Store(start.UnixNano())
 	d.update(name, func(s *SourceState) { s.Running = true })
+	opts := d.cfg.Run
+	opts.Progress = func() { live.progress.Store(time.Now().UnixNano()) }
 	var reports []pipeline.FileReport
 	err := d.cfg.BeforePass(ctx)
 	if err == nil {
-		reports, err = pipeline.RunSource(ctx, d.cfg.Ledger, log, j.Source, d.cfg.Run)
+		reports, err = pipeline.RunSource(ctx, d.cfg.Ledger, log, j.Source, opts)
 	}
 	end := time.Now()
 	d.metrics.observe(name, reports, end.Sub(start).Seconds(), err, float64(end.Unix()))
@@ -195,7 +222,9 @@ func (d *Daemon) update(source string, f func(*SourceState)) {
 }
 
 // healthz answers 200 with every source's last run, or 503 when the ledger
-// cannot be opened.
+// cannot be opened or a run is stalled: running, with no progress for
+// longer than its source's timeout. The watchdog on SFTP requests cuts a
+// stalled server well before; this catches a run stuck anywhere else.
 func (d *Daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	body := struct {
 		Status  string                 `json:"status"`
@@ -208,9 +237,19 @@ func (d *Daemon) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := enroll.Check(ctx, d.cfg.LedgerPath); err != nil {
 		body.Status, body.Ledger, code = "unavailable", err.Error(), http.StatusServiceUnavailable
 	}
+	now := time.Now()
 	d.mu.Lock()
 	for k, v := range d.state {
-		body.Sources[k] = *v
+		s := *v
+		if live := d.live[k]; v.Running {
+			last := time.Unix(0, live.progress.Load())
+			s.LastProgress = last.UTC().Format(time.RFC3339)
+			if now.Sub(last) > live.stallAfter {
+				s.Stalled = true
+				body.Status, code = "stalled", http.StatusServiceUnavailable
+			}
+		}
+		body.Sources[k] = s
 	}
 	d.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

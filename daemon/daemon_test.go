@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,5 +128,50 @@ func TestCronLoggerReportsSkips(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out, "previous run of this source is still going") || !strings.Contains(out, "boom") {
 		t.Errorf("cron log lines: %s", out)
+	}
+}
+
+// TestHealthzReportsAStalledRun: a pass that shows no progress for longer
+// than its timeout makes /healthz answer 503 "stalled" (it said ok while a
+// source was wedged), and ok again once the pass moves.
+func TestHealthzReportsAStalledRun(t *testing.T) {
+	l, path := newLedger(t)
+	stuck := make(chan struct{})
+	d, err := New(Config{Ledger: l, LedgerPath: path, Log: zerolog.Nop(), MinStall: 100 * time.Millisecond,
+		BeforePass: func(ctx context.Context) error { <-stuck; return errors.New("released") },
+		Jobs:       []Job{{Source: pipeline.Source{Name: "acme"}, Schedule: "0 2 * * *"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := func() (int, map[string]any) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		d.healthz(rec, httptest.NewRequest("GET", "/healthz", nil))
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Code, body
+	}
+	done := make(chan struct{})
+	go func() { d.pass(context.Background(), d.cfg.Jobs[0]); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := health()
+		if code == http.StatusServiceUnavailable {
+			if body["status"] != "stalled" || !body["sources"].(map[string]any)["acme"].(map[string]any)["stalled"].(bool) {
+				t.Errorf("503 body: %v, want status stalled and the source stalled", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz still %d %v 10s into a stuck pass", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stuck)
+	<-done
+	if code, body := health(); code != http.StatusOK {
+		t.Errorf("after the pass ended: %d %v, want 200", code, body)
 	}
 }
