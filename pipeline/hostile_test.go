@@ -210,3 +210,37 @@ func TestLongNamesDoNotBlockTheSource(t *testing.T) {
 		t.Errorf("second pass: inbound still holds %d files", len(left))
 	}
 }
+
+// TestStaleTemporariesAreRemoved: what a killed run left half-written in
+// the staging folder (downloads, decrypted plaintext, output temporaries
+// holding PII) is removed at the start of the next pass.
+func TestStaleTemporariesAreRemoved(t *testing.T) {
+	e := newEnv(t)
+	seed := t.TempDir()
+	os.MkdirAll(filepath.Join(seed, "inbound"), 0o700)
+	staging := t.TempDir()
+	src := Source{Name: "vendor", Embedded: seed, Inbound: "/inbound", Outbound: "/outbound", Archive: "/archive",
+		Patterns: map[enrollsftp.FileType]string{enrollsftp.Census: "census_*.csv"}}
+	stale := []string{".download-123", ".decrypt-456", "out/.seal-789", "out/.census_1.ack.json.1234.tmp", "out/.census_1.errors.csv.99.tmp"}
+	keep := []string{"out/census_1.ack.json", "1234abcd-census_1.csv"}
+	for _, f := range append(stale, keep...) {
+		p := filepath.Join(staging, "vendor", f)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := RunSource(context.Background(), e.l, discard, src, RunOptions{Staging: staging, Now: func() time.Time { return e.now }}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range stale {
+		if _, err := os.Stat(filepath.Join(staging, "vendor", f)); err == nil {
+			t.Errorf("%s is still there", f)
+		}
+	}
+	for _, f := range keep {
+		if _, err := os.Stat(filepath.Join(staging, "vendor", f)); err != nil {
+			t.Errorf("%s was removed: %v", f, err)
+		}
+	}
+}

@@ -60,7 +60,8 @@ type Source struct {
 		Password   string `yaml:"password"`
 		KnownHosts string `yaml:"known_hosts"`
 		Embedded   string `yaml:"embedded"`
-		// Timeout bounds the TCP connect and the SSH handshake (default 10s).
+		// Timeout bounds the TCP connect, the SSH handshake and how long an
+		// SFTP request may go unanswered before the connection is cut (default 10s).
 		Timeout time.Duration `yaml:"timeout"`
 	} `yaml:"sftp"`
 	Inbound        string            `yaml:"inbound"`

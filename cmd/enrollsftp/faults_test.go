@@ -3,9 +3,11 @@ package main
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,4 +129,60 @@ func TestSFTPKnownHostsPicksTheKnownKeyType(t *testing.T) {
 	if out := c.run(0, "run"); !strings.Contains(out, "APPLIED") {
 		t.Errorf("run:\n%s", out)
 	}
+}
+
+// An SFTP subsystem that never answers (sshd up, `Subsystem sftp
+// /bin/sleep 3600`): `run` hung forever and ignored SIGTERM. Now the first
+// SFTP request is cut after sftp.timeout, and SIGTERM ends a run at once
+// whatever the timeout.
+func TestSFTPSubsystemNeverAnswers(t *testing.T) {
+	bin := sftpBinary(t)
+	s := sshdtest.Start(t)
+	s.SetSubsystem("/bin/sleep 3600")
+	r := newRemote(t)
+	r.drop(t, "census_demo_20261115.csv", demoFile(t, "census_demo_20261115.csv"))
+	withTimeout := func(d string) *cli {
+		c := sftpCLI(t, bin, sourceFor("stuck", s, r))
+		cfg, _ := os.ReadFile(c.config)
+		os.WriteFile(c.config, []byte(strings.Replace(string(cfg), "known_hosts:", "timeout: "+d+", known_hosts:", 1)), 0o600)
+		return c
+	}
+
+	t.Run("cut after the timeout", func(t *testing.T) {
+		c := withTimeout("300ms")
+		start := time.Now()
+		c.run(1, "run")
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("run took %s", took)
+		}
+		if logs := c.logs.String(); !strings.Contains(logs, "sent nothing for 300ms") {
+			t.Errorf("logs do not say the server stalled:\n%s", logs)
+		}
+	})
+
+	t.Run("SIGTERM", func(t *testing.T) {
+		c := withTimeout("1h")
+		cmd := exec.Command(c.bin, "--config", c.config, "--ledger", "ledger.db", "run")
+		cmd.Dir = c.dir
+		var logs syncBuffer
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // into the SFTP start-up, which never ends
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		errc := make(chan error, 1)
+		go func() { errc <- cmd.Wait() }()
+		select {
+		case <-errc:
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("run took %s to stop after SIGTERM", took)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-errc
+			t.Fatalf("run did not stop within 15s of SIGTERM:\n%s", logs.String())
+		}
+	})
 }
