@@ -112,12 +112,21 @@ func TestPoisonFileDoesNotStopTheSource(t *testing.T) {
 		t.Fatalf("FAILED batches: %+v (%v), want one saying permission denied", failed, err)
 	}
 
-	// Straight after: the poison file backs off, nothing fails.
+	// Straight after: one failure may have been the connection's, so the
+	// file is tried again; after two in a row it backs off, nothing fails.
 	reports, err = RunSource(ctx, e.l, discard, src, opts)
-	if err != nil {
-		t.Errorf("second pass: %v", err)
+	if err == nil {
+		t.Error("second pass: no error, want the download to fail again")
 	}
 	checkOutcomes(t, "second pass", outcomes(reports), map[string]string{
+		"census_acme_20261101.csv":    enrollsftp.BatchFailed,
+		"elections_acme_20261101.csv": StatusDeferred,
+	})
+	reports, err = RunSource(ctx, e.l, discard, src, opts)
+	if err != nil {
+		t.Errorf("third pass: %v", err)
+	}
+	checkOutcomes(t, "third pass", outcomes(reports), map[string]string{
 		"census_acme_20261101.csv":    StatusDeferred,
 		"elections_acme_20261101.csv": StatusDeferred,
 	})
@@ -128,9 +137,9 @@ func TestPoisonFileDoesNotStopTheSource(t *testing.T) {
 	e.now = e.now.Add(downloadBackoff + time.Second)
 	reports, err = RunSource(ctx, e.l, discard, src, opts)
 	if err != nil {
-		t.Errorf("third pass: %v", err)
+		t.Errorf("fourth pass: %v", err)
 	}
-	checkOutcomes(t, "third pass", outcomes(reports), map[string]string{
+	checkOutcomes(t, "fourth pass", outcomes(reports), map[string]string{
 		"census_acme_20261101.csv":    enrollsftp.BatchApplied,
 		"elections_acme_20261101.csv": enrollsftp.BatchApplied,
 	})

@@ -184,8 +184,10 @@ func (r *sourceRun) removeStale() {
 	}
 }
 
-// downloadBackoff is the wait after the first failed download of a file,
-// doubled after each further one up to maxDownloadBackoff.
+// downloadBackoff is the wait after the second failed download of a file
+// in a row, doubled after each further one up to maxDownloadBackoff. The
+// first failure waits for nothing: it may have been the connection's (a
+// server restarted), not the file's.
 const (
 	downloadBackoff    = 5 * time.Minute
 	maxDownloadBackoff = 6 * time.Hour
@@ -196,12 +198,12 @@ const (
 // size since is tried at once.
 func (r *sourceRun) backingOff(f ingest.RemoteFile) (time.Time, int, bool) {
 	n, last, size, err := r.l.DownloadFailures(r.ctx, r.src.Name, f.Name)
-	if err != nil || n == 0 || size != f.Size {
+	if err != nil || n < 2 || size != f.Size {
 		return time.Time{}, n, false
 	}
 	wait := maxDownloadBackoff
-	if n < 8 {
-		wait = min(downloadBackoff<<(n-1), maxDownloadBackoff)
+	if n < 9 {
+		wait = min(downloadBackoff<<(n-2), maxDownloadBackoff)
 	}
 	until := last.Add(wait)
 	return until, n, r.opts.Now().Before(until)

@@ -260,8 +260,11 @@ func TestSFTPServerKilledMidDownload(t *testing.T) {
 	}()
 	c.run(1, "run")
 	<-done
-	if out := c.run(0, "batches", "--json"); strings.TrimSpace(out) != "[]" {
-		t.Fatalf("a broken download was processed: %s", out)
+	// Recorded as a FAILED download, nothing staged, nothing applied.
+	var batches []map[string]any
+	if err := jsonUnmarshal(c.run(0, "batches", "--json"), &batches); err != nil || len(batches) != 1 ||
+		batches[0]["status"] != "FAILED" || batches[0]["sha256"] != "" {
+		t.Fatalf("after a broken download: %v (%v), want one FAILED batch with no bytes", batches, err)
 	}
 	if leftovers := names(t, filepath.Join(c.dir, "staging", "acme")); len(leftovers) != 0 {
 		t.Errorf("partial download left in staging: %v", leftovers)
