@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,5 +252,36 @@ func TestStaleTemporariesAreRemoved(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(staging, "vendor", f)); err != nil {
 			t.Errorf("%s was removed: %v", f, err)
 		}
+	}
+}
+
+// TestFailedBatchIsSettledByALaterOne: a FAILED batch whose bytes a later
+// batch processed (sent again, not rerun) shows as superseded, and its
+// rerun is FILE_ALREADY_PROCESSED instead of a second application.
+func TestFailedBatchIsSettledByALaterOne(t *testing.T) {
+	e := newEnv(t)
+	p := filepath.Join(e.dir, "census_1.csv")
+	if err := os.WriteFile(p, []byte(baseCensus), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Path: p, Type: enrollsftp.Census, OutDir: filepath.Join(e.dir, "out"), ReceivedAt: e.now,
+		LayoutDir: t.TempDir(), Layout: "census.acme"} // a layout not installed yet: an operational failure
+	if _, err := ProcessFile(context.Background(), e.l, discard, o); err == nil {
+		t.Fatal("processing with a missing layout: no error")
+	}
+	o.Layout = ""
+	failed, err := e.l.Batches(context.Background(), enroll.Filter{Status: enrollsftp.BatchFailed})
+	if err != nil || len(failed) != 1 {
+		t.Fatalf("FAILED batches: %v (%v), want one", failed, err)
+	}
+	res, err := ProcessFile(context.Background(), e.l, discard, o)
+	if err != nil || res.Batch.Status != enrollsftp.BatchApplied {
+		t.Fatalf("the same bytes again: %+v (%v)", res.Batch, err)
+	}
+	if b, _ := e.l.Batch(context.Background(), failed[0].ID); b.SupersededBy != res.Batch.ID {
+		t.Errorf("the FAILED batch is superseded by %q, want %q", b.SupersededBy, res.Batch.ID)
+	}
+	if _, err := Rerun(context.Background(), e.l, discard, failed[0].ID, RerunOptions{OutDir: t.TempDir()}); !errors.Is(err, enroll.ErrAlreadyProcessed) {
+		t.Errorf("rerun of the settled failure: %v, want FILE_ALREADY_PROCESSED", err)
 	}
 }
