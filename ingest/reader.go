@@ -4,11 +4,11 @@
 package ingest
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
 
@@ -33,12 +33,13 @@ type Row[T any] struct {
 // Reader streams the rows of one file. Memory stays constant: one row is
 // held at a time.
 type Reader[T any] struct {
-	csv    *csv.Reader
+	csv    *csvReader
 	layout *schemas.Layout
 	header []string // as shown and stored: SSN- and date-shaped cells masked
 	raw    []string // as read, for matching against the layout
 	// canon[i] is the canonical position of input column i.
 	canon     []int
+	names     []string                    // input column → canonical name, "" if none
 	sensitive map[int]func(string) string // input column → mask
 	width     int                         // number of canonical columns
 	err       error                       // the first read failure, returned ever after
@@ -61,9 +62,7 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Rea
 	if err != nil {
 		return nil, classify(err)
 	}
-	cr := csv.NewReader(text)
-	cr.FieldsPerRecord = -1 // ragged rows are row errors, reported by Next
-	cr.ReuseRecord = true
+	cr := newCSVReader(text, MaxFieldLength, o.maxLine)
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) || err == nil && blank(header) {
 		return nil, fileError(enrollsftp.FileEmpty, "the file has no header and no rows")
@@ -71,6 +70,7 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Rea
 	if err != nil {
 		return nil, classify(err)
 	}
+	header = cutLong(header, cr.Long())
 	// A "header" may really be a data row (a vendor that sent none): never
 	// keep or echo an SSN or a date from it.
 	safe := make([]string, len(header))
@@ -81,8 +81,9 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Rea
 		csv:       cr,
 		layout:    layout,
 		header:    safe,
-		raw:       append([]string(nil), header...),
+		raw:       header,
 		canon:     make([]int, len(header)),
+		names:     make([]string, len(header)),
 		sensitive: map[int]func(string) string{},
 		width:     len(columns),
 	}
@@ -93,8 +94,22 @@ func NewReader[T any](r io.Reader, layout *schemas.Layout, opts ...Option) (*Rea
 }
 
 // DefaultMaxLineLength bounds a physical line, so a file without line
-// breaks cannot make the reader hold it whole.
+// breaks cannot make the reader hold it whole. It bounds a record too, over
+// however many lines its quoted fields run, counting an over-long field as
+// MaxFieldLength bytes (the most of it that is kept).
 const DefaultMaxLineLength = 1 << 20
+
+// MaxFieldLength bounds every value: no name, address or code is longer,
+// and the ledger and the outputs should not carry a megabyte cell. The
+// reader keeps no more of a field than this, so one quoted field over a
+// million short lines cannot fill memory either: the row is rejected
+// FIELD_TOO_LONG and the cell is shown cut to its first bytes (see
+// cutLong).
+const MaxFieldLength = 256
+
+// shownOfLong is how much of an over-long cell is kept to show where the
+// row went wrong, in the ledger and the error file.
+const shownOfLong = 64
 
 // Option tunes a Reader.
 type Option func(*options)
@@ -102,7 +117,8 @@ type Option func(*options)
 type options struct{ maxLine int }
 
 // MaxLineLength sets the longest physical line accepted, in bytes (0: no
-// limit); a longer one rejects the file with LINE_TOO_LONG.
+// limit); a longer one rejects the file with LINE_TOO_LONG, and so does a
+// record that would keep more (see DefaultMaxLineLength).
 func MaxLineLength(n int) Option { return func(o *options) { o.maxLine = n } }
 
 func columnsFor[T any](layout *schemas.Layout) ([]string, error) {
@@ -144,6 +160,7 @@ func (rd *Reader[T]) matchHeader(columns []string) error {
 		}
 		seen[col.Name] = shown
 		rd.canon[i] = pos[col.Name]
+		rd.names[i] = col.Name
 		switch col.Name {
 		case "ssn":
 			rd.sensitive[i] = enrollsftp.MaskSSN
@@ -232,14 +249,24 @@ func (rd *Reader[T]) Next() (Row[T], error) {
 		if blank(rec) {
 			continue // a row of empty cells (a spreadsheet's trailing ",,,") is no record
 		}
-		line, _ := rd.csv.FieldPos(0)
-		row := Row[T]{Line: line, Raw: append([]string(nil), rec...)}
+		row := Row[T]{Line: rd.csv.Line(), Raw: cutLong(rec, rd.csv.Long())}
 		if len(rec) != len(rd.header) {
 			row.Problems = append(row.Problems, &enrollsftp.Error{Code: enrollsftp.MalformedRow,
 				Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(rd.header))})
 		}
+		for _, f := range rd.csv.Long() {
+			msg := fmt.Sprintf("is %d bytes long; the limit is %d", f.size, MaxFieldLength)
+			name := ""
+			if f.field < len(rd.names) {
+				name = rd.names[f.field]
+			}
+			if name == "" {
+				msg = fmt.Sprintf("field %d %s", f.field+1, msg)
+			}
+			row.Problems = append(row.Problems, enrollsftp.Errorf(enrollsftp.FieldTooLong, name, msg))
+		}
 		cells := make([]string, rd.width)
-		for i, v := range rec {
+		for i, v := range row.Raw {
 			if i < len(rd.canon) && rd.canon[i] >= 0 {
 				cells[rd.canon[i]] = v
 			}
@@ -269,6 +296,22 @@ type oneRow struct{ cells []string }
 func (o oneRow) Read() ([]string, error)      { return o.cells, nil }
 func (o oneRow) ReadAll() ([][]string, error) { return [][]string{o.cells}, nil }
 
+// cutLong copies a record, cutting each over-long field to its first
+// shownOfLong bytes (whole characters) and "…": enough to find the cell,
+// never the megabytes a broken file may put in one.
+func cutLong(rec []string, long []longField) []string {
+	out := append([]string(nil), rec...)
+	for _, f := range long {
+		s := out[f.field]
+		n := min(shownOfLong, len(s))
+		for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		out[f.field] = s[:n] + "…"
+	}
+	return out
+}
+
 func blank(rec []string) bool {
 	for _, v := range rec {
 		if strings.TrimSpace(v) != "" {
@@ -292,10 +335,13 @@ func classify(err error) error {
 	if errors.As(err, &enc) {
 		return fileError(enrollsftp.FileEncoding, "the file is not UTF-8 text: "+enc.Error())
 	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fileError(enrollsftp.FileMalformed,
-			fmt.Sprintf("line %d: %v: rows can no longer be told apart", pe.StartLine, pe.Err))
+	var rec *errRecordTooLong
+	if errors.As(err, &rec) {
+		return fileError(enrollsftp.LineTooLong, rec.Error()+": rows can no longer be read safely")
+	}
+	var q *errQuote
+	if errors.As(err, &q) {
+		return fileError(enrollsftp.FileMalformed, q.Error()+": rows can no longer be told apart")
 	}
 	return fmt.Errorf("ingest: %w", err)
 }

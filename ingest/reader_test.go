@@ -154,6 +154,18 @@ func TestReaderRows(t *testing.T) {
 			},
 		},
 		{
+			// SPEC §4: a quote in a field that does not start with one is
+			// text, as spreadsheet tools and Python's csv take it.
+			name: "quotes inside unquoted fields are text",
+			input: minHeader + "\n" + `E1,1001,Ann "Annie",O"Brien,1 Main St 5",Springfield,IL,62701` + "\n" +
+				`E1,1003,Cy, "Lee",x"",Spring"field"",IL,"62701"` + "\n" + bobLine + "\n",
+			want: []wantRow{
+				row(2, "", "E1", "1001", `Ann "Annie"`, `O"Brien`, `1 Main St 5"`, "Springfield", "IL", "62701"),
+				row(3, "", "E1", "1003", "Cy", ` "Lee"`, `x""`, `Spring"field""`, "IL", "62701"),
+				row(4, "", bob...),
+			},
+		},
+		{
 			name:  "spaces in cells kept as written",
 			input: minHeader + "\n E1 ,1001,Ann ,Lee,1 Main St,Springfield,IL,62701\n",
 			want:  []wantRow{row(2, "", " E1 ", "1001", "Ann ", "Lee", "1 Main St", "Springfield", "IL", "62701")},
@@ -355,8 +367,11 @@ func TestReaderFileErrors(t *testing.T) {
 		},
 		{"unterminated quote", []byte(minHeader + "\n" + ann + "\nE1,1002,\"Bob,Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
 		{"unterminated quote in header", []byte("\"employer_id,employee_id\n"), []C{malformed}},
-		{"bare quote in a field", []byte(minHeader + "\nE1,1002,Bo\"b,Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
 		{"text after closing quote", []byte(minHeader + "\nE1,1002,\"Bob\"x,Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
+		{"space after closing quote", []byte(minHeader + "\nE1,1002,\"Bob\" ,Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
+		{"CR alone after closing quote", []byte(minHeader + "\nE1,1002,\"Bob\"\rRay,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
+		{"unescaped quotes inside a quoted field", []byte(minHeader + "\nE1,1002,\"Smith, \"Bob\" Jr\",Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
+		{"quote left open after a bare quote", []byte(minHeader + "\nE1,1002,Bo\"b,\"Ray,2 Oak,Peoria,IL,61602\n"), []C{malformed}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -772,7 +787,8 @@ func TestReaderErrorIsSticky(t *testing.T) {
 		want  enrollsftp.Code
 	}{
 		{"unterminated quote at the end", minHeader + "\n" + good + "E1,\"x\n", enrollsftp.FileMalformed},
-		{"bare quote, rows after", minHeader + "\n" + good + "E1,x\"y\n" + good, enrollsftp.FileMalformed},
+		{"text after a closing quote, rows after", minHeader + "\n" + good + "E1,\"x\"y\n" + good, enrollsftp.FileMalformed},
+		{"record over the line limit, rows after", minHeader + "\n" + good + strings.Repeat("\"x\ny\",", 300_000) + "\n" + good, enrollsftp.LineTooLong},
 		{"Latin-1 byte at the end", minHeader + "\n" + good + "E1,\xE9\n", enrollsftp.FileEncoding},
 		{"Latin-1 byte, rows after", minHeader + "\n" + good + "E1,\xE9\n" + good, enrollsftp.FileEncoding},
 	}

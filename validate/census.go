@@ -100,8 +100,10 @@ func CensusRow(row ingest.CensusRow, layout *schemas.Layout, now time.Time) (Cen
 }
 
 // MaxFieldLength bounds every value: no name, address or code is longer,
-// and the ledger and the outputs should not carry a megabyte cell.
-const MaxFieldLength = 256
+// and the ledger and the outputs should not carry a megabyte cell. The
+// ingest reader already cuts a longer field and reports it FIELD_TOO_LONG;
+// this check stands for rows that come from anywhere else.
+const MaxFieldLength = ingest.MaxFieldLength
 
 // lengths reports every value longer than MaxFieldLength; values are
 // given in the order of names.
