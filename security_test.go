@@ -89,14 +89,20 @@ func TestScrub(t *testing.T) {
 }
 
 // ScrubSSN skips the regexp for text mayHoldSSN rules out: no such text
-// may hold an SSN shape.
+// may hold an SSN shape. And what ScrubSSN gives back holds none.
 func FuzzScrubSSN(f *testing.F) {
-	for _, s := range []string{"123-45-6789", "12-345-678", "id 123456789 here", "1234 5 6789x", "02134", "", "c7a927f0-78fa-46d0-b6a6-308ef873b22a", "12 3-45 678 9"} {
+	for _, s := range []string{"123-45-6789", "12-345-678", "id 123456789 here", "1234 5 6789x", "02134", "", "c7a927f0-78fa-46d0-b6a6-308ef873b22a", "12 3-45 678 9",
+		"123.45.6789", "123/45/6789", "123–45–6789", "123—45—6789", "１２３－４５－６７８９", "１２3\u00a045６７89",
+		"2026/11/15", "11.15.2026", "x１２３４５６７８９y", "12345678 9", "1 2 3 4 5 6 7 8 9",
+		"1234567890-123-45-6789", "1000000001"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if !mayHoldSSN(s) && ssnShaped.MatchString(s) {
 			t.Fatalf("%q has an SSN shape mayHoldSSN missed", s)
+		}
+		if out := ScrubSSN(s); ssnShaped.MatchString(out) {
+			t.Fatalf("ScrubSSN(%q) = %q still holds an SSN shape", s, out)
 		}
 	})
 }

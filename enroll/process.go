@@ -260,12 +260,19 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 // raw cells, already masked.
 func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) error {
 	// Ack cells echo vendor input; an SSN in any of them (an SSN used as
-	// employee number, one in the wrong column) is masked before storing.
-	o.RecordID, o.EmployerID, o.EmployeeID = enrollsftp.ScrubSSN(o.RecordID), enrollsftp.ScrubSSN(o.EmployerID), enrollsftp.ScrubSSN(o.EmployeeID)
-	o.Message = enrollsftp.ScrubSSN(o.Message)
+	// employee number, one in the wrong column, an action cell holding
+	// one) is masked before storing, once: outputs are regenerated from
+	// what is stored.
+	o = enrollsftp.ScrubOutcome(o)
 	var rawJSON any // NULL unless rejected: only the error file needs the cells
 	if o.Status == enrollsftp.RecordRejected {
-		b, _ := json.Marshal(nonNil(raw))
+		// The file's mask hid the ssn and dob columns and SSN shapes; this
+		// holds for any masker a caller passes.
+		cells := make([]string, len(raw))
+		for i, c := range raw {
+			cells[i] = enrollsftp.ScrubSSN(c)
+		}
+		b, _ := json.Marshal(cells)
 		rawJSON = string(b)
 	}
 	t.w.records.add(t.batch, o.Line, o.RecordID, o.EmployerID, o.EmployeeID, o.Action, o.Status, o.Codes,

@@ -115,7 +115,15 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	if key == "" {
 		key = "hmac:" + rec.ContentHash
 	}
-	dedup = rec.EmployerID + "\x1f" + key
+	// An SSN-shaped record_id is kept only keyed, as the content hash is:
+	// the ack shows it masked, and the stored keys must still tell apart
+	// two ids that mask alike. Before, it was kept as sent: a replay is
+	// still looked for under that too (legacy).
+	legacy := key
+	if rec.RecordID != "" {
+		key = t.keyed(key)
+	}
+	dedup = t.keyed(rec.EmployerID) + "\x1f" + key
 	t.line, t.idem = rec.Line, key
 
 	errs := append(enrollsftp.Errors(nil), rec.Errors...)
@@ -140,9 +148,14 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		hash, batch string
 		line        int
 	}
-	err = t.queryRow(`SELECT content_hash, batch_id, line FROM applied_records
-		WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), key).
-		Scan(&prior.hash, &prior.batch, &prior.line)
+	for _, k := range []string{key, legacy} {
+		err = t.queryRow(`SELECT content_hash, batch_id, line FROM applied_records
+			WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), k).
+			Scan(&prior.hash, &prior.batch, &prior.line)
+		if k == legacy || !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+	}
 	switch {
 	case err == nil && prior.hash == rec.ContentHash:
 		out.Status = enrollsftp.RecordDuplicate
@@ -386,6 +399,16 @@ func (t *txn) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows,
 
 func (t *txn) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
 	return t.queryRow(q, args...)
+}
+
+// keyed returns an idempotency or dedup key as it is stored: as is, or,
+// when it holds an SSN shape, a keyed hash of it. These keys are only
+// compared, never shown, so a hash serves as well as the text.
+func (t *txn) keyed(k string) string {
+	if !enrollsftp.HoldsSSN(k) {
+		return k
+	}
+	return "hmac:key:" + t.l.keys.Content("key\x1f"+k)
 }
 
 // mask applies the file's mask to raw cells; without one (a caller that

@@ -157,9 +157,14 @@ func WriteSummary(w io.Writer, b enrollsftp.Batch) error {
 	return enc.Encode(s)
 }
 
+// safe readies cells for a CSV a person may open in a spreadsheet: no
+// cell may start a formula, and none may show an SSN. Cells are masked
+// where they are stored (enroll); masking again here is idempotent and
+// cheap (most cells cannot hold nine digits), and guards a ledger written
+// before a spelling was known to the mask.
 func safe(cells []string) []string {
 	for i, c := range cells {
-		cells[i] = enrollsftp.NeutralizeCell(c)
+		cells[i] = enrollsftp.NeutralizeCell(enrollsftp.ScrubSSN(c))
 	}
 	return cells
 }
