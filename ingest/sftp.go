@@ -17,6 +17,8 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"enrollsftp/internal/atrest"
 )
 
 // Endpoint says how to reach an SFTP server and how to trust it. Host keys
@@ -66,6 +68,10 @@ type Client struct {
 	SFTP *sftp.Client
 	ssh  *ssh.Client
 	stop chan struct{}
+
+	// AtRest encrypts what Download stages (the pipeline always sets it:
+	// a staged copy holds a whole file's SSNs); nil stages plaintext.
+	AtRest *atrest.Key
 }
 
 // Close ends the session.
