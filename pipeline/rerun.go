@@ -44,15 +44,16 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return Result{}, err
 	}
 	switch {
+	case b.StagedRemovedAt != "":
+		// Only the copies of APPLIED or superseded batches are swept.
+		return Result{}, fmt.Errorf("%w: batch %s is %s and its staged copy was removed by staging_retention at %s (`ack %s` still rebuilds its outputs)",
+			ErrNotRerunnable, id, b.Status, b.StagedRemovedAt, id)
 	case b.SupersededBy != "":
 		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s", ErrNotRerunnable, id, b.SupersededBy)
 	case b.Status == enrollsftp.BatchHeld && !o.Force:
 		return Result{}, fmt.Errorf("%w: batch %s is HELD: release it with --force", ErrNotRerunnable, id)
 	case b.Status == enrollsftp.BatchApplied || b.Status == enrollsftp.BatchReceived:
 		return Result{}, fmt.Errorf("%w: batch %s is %s", ErrNotRerunnable, id, b.Status)
-	}
-	if b.StagedRemovedAt != "" {
-		return Result{}, fmt.Errorf("%w: the staged copy of batch %s was removed by staging_retention at %s", ErrNotRerunnable, id, b.StagedRemovedAt)
 	}
 	want := b.SHA256
 	if b.StagedSHA256 != "" {
