@@ -73,7 +73,15 @@ func SweepStaging(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, roo
 		return 0, fmt.Errorf("pipeline: staging root: %w", err)
 	}
 	n := 0
+	defer func() {
+		if n > 0 {
+			log.Info().Int("files", n).Dur("retention", retention).Msg("retention: removed staged copies of applied batches")
+		}
+	}()
 	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return n, err // stopping: the rest waits for the next pass
+		}
 		abs, err := filepath.Abs(p)
 		if err != nil || !strings.HasPrefix(abs, absRoot+string(filepath.Separator)) {
 			log.Debug().Str("staged", p).Msg("retention: not under staging, left alone")
@@ -82,13 +90,12 @@ func SweepStaging(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, roo
 		if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return n, fmt.Errorf("pipeline: retention: %w", err)
 		}
-		if err := l.MarkStagedRemoved(ctx, p, now); err != nil {
+		// The file is gone: record it even if we are stopping, so the
+		// ledger says why. (Were this lost, the next sweep records it.)
+		if err := l.MarkStagedRemoved(context.WithoutCancel(ctx), p, now); err != nil {
 			return n, err
 		}
 		n++
-	}
-	if n > 0 {
-		log.Info().Int("files", n).Dur("retention", retention).Msg("retention: removed staged copies of applied batches")
 	}
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStagedCopiesAtRest runs the demo drop plus a file REJECTED for its
@@ -112,4 +113,46 @@ func TestStagedCopiesAtRest(t *testing.T) {
 			t.Errorf("%s: ack after the sweep differs from the delivered one (%v)", name, err)
 		}
 	}
+}
+
+// serve sweeps at the start of every pass: with a retention of one
+// second, the staged copies of the applied demo files go within a few
+// passes, while the daemon keeps running.
+func TestServeSweepsStaging(t *testing.T) {
+	bin := sftpBinary(t)
+	e := newCrashEnv(t, bin)
+	cfg := filepath.Join(e.dir, "config.yaml")
+	body, _ := os.ReadFile(cfg)
+	body = bytes.Replace(body, []byte("    min_file_age: 0s\n"), []byte("    min_file_age: 0s\n    schedule: \"* * * * * *\"\n"), 1)
+	os.WriteFile(cfg, append(body, "staging_retention: 1s\n"...), 0o600)
+	cmd := exec.Command(bin, "--config", "config.yaml", "serve", "--http", "127.0.0.1:0")
+	cmd.Dir = e.dir
+	cmd.Env = append(os.Environ(), "ENROLLSFTP_KEY="+crashKey)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve logs:\n%s", logs.String())
+		}
+	})
+	stage := filepath.Join(e.dir, "staging", "demo")
+	stagedFiles := func() (n int) {
+		entries, _ := os.ReadDir(stage)
+		for _, en := range entries {
+			if en.Type().IsRegular() {
+				n++
+			}
+		}
+		return n
+	}
+	archive := filepath.Join(e.dir, "staging", "embedded", "demo", "archive")
+	waitFor(t, 20*time.Second, "both files archived", func() bool { return len(names(t, archive)) == 2 })
+	waitFor(t, 20*time.Second, "staged copies swept and recorded", func() bool {
+		return stagedFiles() == 0 && strings.Contains(logs.String(), "retention: removed staged copies of applied batches")
+	})
+	stopServe(t, cmd, &logs)
 }
