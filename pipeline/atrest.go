@@ -99,3 +99,13 @@ func SweepStaging(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, roo
 	}
 	return n, nil
 }
+
+// stagedCopyOf reports whether path is the kept staged copy of batch id.
+// The same bytes under the same name stage to the same path, so a file
+// re-sent after it was processed is downloaded over the first one's copy:
+// removing it would take the copy a REJECTED or HELD batch waits to be
+// rerun from. A copy retention already removed is not kept again.
+func stagedCopyOf(ctx context.Context, l *enroll.Ledger, id, path string) bool {
+	b, err := l.Batch(ctx, id)
+	return err == nil && b.StagedPath == path && b.StagedRemovedAt == ""
+}

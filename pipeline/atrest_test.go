@@ -384,3 +384,29 @@ func TestSweepStaging(t *testing.T) {
 		t.Errorf("release of the kept HELD batch: %v", err)
 	}
 }
+
+// The same bytes re-sent under the same name stage to the path of the
+// first copy; archiving them as already processed must not delete the
+// copy a REJECTED batch is waiting to be rerun from.
+func TestResentFileKeepsTheStagedCopyOfTheRejectedBatch(t *testing.T) {
+	e := newEnv(t)
+	body := []byte(strings.Replace(baseCensus, "employee_id", "worker", 1))
+	rep, run := pgpRunSource(t, e, discard, "census_1.csv", body, nil)
+	if rep.Batch.Status != enrollsftp.BatchRejected {
+		t.Fatalf("first run: %s, want REJECTED", rep.Batch.Status)
+	}
+	b, _ := e.l.Batch(context.Background(), rep.Batch.ID)
+	if err := os.WriteFile(filepath.Join(run.work, "inbound", "census_1.csv"), body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reports, err := RunSource(context.Background(), e.l, discard, run.src, run.opts)
+	if err != nil || len(reports) != 1 || !strings.HasPrefix(reports[0].Note, "already processed") {
+		t.Fatalf("second run: %+v, %v; want the file archived as already processed", reports, err)
+	}
+	if _, err := os.Stat(b.StagedPath); err != nil {
+		t.Fatalf("the REJECTED batch's staged copy: %v", err)
+	}
+	if n := assertNothingInTheClear(t, filepath.Join(run.opts.Staging, "vendor"), string(body)); n != 1 {
+		t.Errorf("%d files staged, want 1", n)
+	}
+}

@@ -142,7 +142,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	if prior, err := r.l.AlreadyProcessed(r.ctx, staged.SHA256); err != nil {
 		return err
 	} else if prior != "" {
-		if staged.Path != "" {
+		if staged.Path != "" && !stagedCopyOf(r.ctx, r.l, prior, staged.Path) {
 			os.Remove(staged.Path)
 		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
