@@ -69,6 +69,9 @@ type Batch struct {
 	Error        string // why a FAILED batch failed
 	SupersededBy string // the rerun that replaced this batch
 	DeliveredAt  string
+	// StagedRemovedAt is when staging_retention deleted the staged copy
+	// (RFC 3339); empty while it is kept.
+	StagedRemovedAt string
 }
 
 // Outcome is one input record's result: one row of the ack file, and for a

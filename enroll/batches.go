@@ -20,14 +20,15 @@ type Filter struct {
 
 const batchColumns = `id, source, file, type, sha256, size, status, rows, accepted, rejected, duplicate,
 	pending_kyc, received_at, processed_at, header, file_errors, layout, staged_path, error, superseded_by,
-	delivered_at, staged_sha256, encrypted`
+	delivered_at, staged_sha256, encrypted, staged_removed_at`
 
 func scanBatch(row interface{ Scan(...any) error }) (enrollsftp.Batch, error) {
 	var b enrollsftp.Batch
 	var typ, header, fileErrs string
 	err := row.Scan(&b.ID, &b.Source, &b.File, &typ, &b.SHA256, &b.Size, &b.Status, &b.Rows, &b.Accepted,
 		&b.Rejected, &b.Duplicate, &b.PendingKYC, &b.ReceivedAt, &b.ProcessedAt, &header, &fileErrs, &b.Layout,
-		&b.StagedPath, &b.Error, &b.SupersededBy, &b.DeliveredAt, &b.StagedSHA256, &b.Encrypted)
+		&b.StagedPath, &b.Error, &b.SupersededBy, &b.DeliveredAt, &b.StagedSHA256, &b.Encrypted,
+		&b.StagedRemovedAt)
 	if err != nil {
 		return b, err
 	}

@@ -16,12 +16,14 @@ import (
 )
 
 // Keys protect SSNs at rest: AES-256-GCM for the stored value, HMAC-SHA256
-// for the match key. Both are derived from one 32-byte master key, so the
-// encryption key and the hash key are never the same bytes.
+// for the match key, and the key of the staged copies of vendor files. All
+// are derived from one 32-byte master key under their own labels, so no two
+// uses share the same bytes.
 type Keys struct {
 	aead    cipher.AEAD
 	mac     []byte
 	content []byte
+	staging []byte
 }
 
 // NewKeys derives the SSN keys from a 32-byte master key.
@@ -42,7 +44,8 @@ func NewKeys(master []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1"), content: derive("enrollsftp content v1")}, nil
+	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1"), content: derive("enrollsftp content v1"),
+		staging: derive("enrollsftp staging at rest v1")}, nil
 }
 
 // ParseKey decodes a master key given as base64 text (or 32 raw bytes, as a
@@ -89,6 +92,15 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 		return nil, false, fmt.Errorf("enroll: write key: %w", err)
 	}
 	return k, true, f.Close()
+}
+
+// Staging is the 32-byte secret staged copies of vendor files are
+// encrypted under (internal/atrest): each holds a whole file's SSNs.
+func (k *Keys) Staging() []byte {
+	if k == nil {
+		return nil
+	}
+	return k.staging
 }
 
 // MatchKey is the keyed hash persons are matched on.

@@ -313,6 +313,12 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	// What is staged is encrypted at rest (internal/atrest).
+	w, err := c.AtRest.Encrypt(tmp)
+	if err != nil {
+		tmp.Close()
+		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
+	}
 	h := sha256.New()
 	var n int64
 	var st Staged
@@ -320,9 +326,12 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		// WriteTo issues concurrent reads and writes in order. It holds the
 		// file's lock throughout, so closing the file cannot stop it: a
 		// cancel fails the next write instead.
-		n, err = rf.WriteTo(&ctxWriter{ctx, c.MaxFileSize, 0, io.MultiWriter(tmp, h, failAfterFirstWrite{})})
+		n, err = rf.WriteTo(&ctxWriter{ctx, c.MaxFileSize, 0, io.MultiWriter(w, h, failAfterFirstWrite{})})
 	} else {
-		n, st, err = decodeWhile(ctx, c.MaxFileSize, rf, h, tmp, decode)
+		n, st, err = decodeWhile(ctx, c.MaxFileSize, rf, h, w, decode)
+	}
+	if err == nil {
+		err = w.Close() // the last chunk
 	}
 	if err == nil {
 		err = tmp.Sync()

@@ -18,6 +18,8 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"enrollsftp/internal/atrest"
 )
 
 // Endpoint says how to reach an SFTP server and how to trust it. Host keys
@@ -73,11 +75,13 @@ type Client struct {
 	SFTP *sftp.Client
 	// MaxFileSize stops a download that passes it (0: no limit).
 	MaxFileSize int64
-	ssh         *ssh.Client
-	wd          *watchdog
-	ctx         context.Context
-	stop        chan struct{}
-	once        sync.Once
+	// AtRest encrypts what Download stages (the pipeline always sets it:
+	// a staged copy holds a whole file's SSNs); nil stages plaintext.
+	AtRest *atrest.Key
+	ssh    *ssh.Client
+	wd     *watchdog
+	stop   chan struct{}
+	once   sync.Once
 }
 
 // Close ends the session.

@@ -22,6 +22,7 @@ import (
 	"enrollsftp/enroll"
 	"enrollsftp/export"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/atrest"
 	"enrollsftp/internal/failpoint"
 	"enrollsftp/schemas"
 	"enrollsftp/validate"
@@ -78,7 +79,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	sum, size := o.SHA256, o.Size
 	if sum == "" {
 		var err error
-		if sum, size, err = hashFile(o.Path); err != nil {
+		if sum, size, err = hashStaged(StagingKey(l), o.Path); err != nil {
 			return Result{}, err
 		}
 	}
@@ -153,7 +154,8 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 		return enrollsftp.Batch{}, fmt.Errorf("pipeline: layout %s is for %s files, not %s", layout.Name, layout.Type, o.Type)
 	}
 	file.Layout = layout.Name
-	f, err := os.Open(o.Path)
+	// Staged copies are encrypted at rest: decrypted as they are read.
+	f, err := StagingKey(l).Open(o.Path)
 	if err != nil {
 		return enrollsftp.Batch{}, fmt.Errorf("pipeline: %w", err)
 	}
@@ -267,9 +269,10 @@ func hashFile(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// Stage copies a local file into dir (mode 0600) under a name that cannot
-// clash, so a later rerun reads exactly the bytes that were processed.
-func Stage(path, dir string) (string, error) {
+// Stage copies a local file into dir (mode 0600, encrypted with key) under
+// a name that cannot clash, so a later rerun reads exactly the bytes that
+// were processed. The operator's file is only read.
+func Stage(path, dir string, key *atrest.Key) (string, error) {
 	sum, _, err := hashFile(path)
 	if err != nil {
 		return "", err
@@ -291,7 +294,14 @@ func Stage(path, dir string) (string, error) {
 		return "", fmt.Errorf("pipeline: staging: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, src); err != nil {
+	w, err := key.Encrypt(tmp)
+	if err == nil {
+		_, err = io.Copy(w, src)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
 		tmp.Close()
 		return "", fmt.Errorf("pipeline: staging: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/ingest"
+	"enrollsftp/internal/atrest"
 	"enrollsftp/internal/pgp"
 )
 
@@ -47,6 +48,10 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		// Its file was processed since, by a rerun or as it came again.
 		return Result{}, fmt.Errorf("%w: batch %s failed, and its file was processed since as batch %s",
 			enroll.ErrAlreadyProcessed, id, b.SupersededBy)
+	case b.StagedRemovedAt != "":
+		// Only the copies of APPLIED or superseded batches are swept.
+		return Result{}, fmt.Errorf("%w: batch %s is %s and its staged copy was removed by staging_retention at %s (`ack %s` still rebuilds its outputs)",
+			ErrNotRerunnable, id, b.Status, b.StagedRemovedAt, id)
 	case b.SupersededBy != "":
 		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s", ErrNotRerunnable, id, b.SupersededBy)
 	case b.Status == enrollsftp.BatchHeld && !o.Force:
@@ -62,7 +67,8 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return Result{}, fmt.Errorf("%w: batch %s failed before its file was received (%s): nothing is staged; the next run of source %s takes the file again",
 			ErrNotRerunnable, id, b.Error, b.Source)
 	}
-	if sum, _, err := hashFile(b.StagedPath); err != nil {
+	key := StagingKey(l)
+	if sum, _, err := hashStaged(key, b.StagedPath); err != nil {
 		return Result{}, fmt.Errorf("%w: the staged copy of batch %s is unreadable: %v", ErrNotRerunnable, id, err)
 	} else if sum != want {
 		return Result{}, fmt.Errorf("%w: the staged copy %s no longer has the bytes of batch %s", ErrNotRerunnable, b.StagedPath, id)
@@ -79,7 +85,7 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		if o.Source != nil {
 			keys = o.Source.PGP
 		}
-		path, sum, err := decryptStaged(keys, b.StagedPath)
+		path, sum, err := decryptStaged(keys, key, b.StagedPath)
 		var fault *enrollsftp.Error
 		switch {
 		case errors.As(err, &fault):
@@ -163,6 +169,7 @@ func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Sour
 		return nil, nil, err
 	}
 	c.MaxFileSize = src.MaxFileSize
+	c.AtRest = StagingKey(l) // downloads are staged encrypted
 	r := &sourceRun{ctx: ctx, l: l, log: log, src: src, opts: opts, c: c, ep: ep,
 		stage: filepath.Join(opts.Staging, src.Name), shown: shown,
 		inbound: folders[0], outbound: folders[1], archive: folders[2]}
@@ -176,11 +183,13 @@ func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Sour
 	return r, func() { r.c.Close(); stop() }, nil
 }
 
-// decryptStaged decrypts a staged encrypted file beside it (mode 0600) and
-// returns the plaintext's path and hash. A file at fault gives an
-// *enrollsftp.Error and leaves no plaintext behind.
-func decryptStaged(keys *pgp.Keys, path string) (string, string, error) {
-	src, err := os.Open(path)
+// decryptStaged decrypts a staged OpenPGP file beside it (mode 0600) and
+// returns the plaintext's path and hash. Both the OpenPGP file and what it
+// decrypts to are encrypted at rest with at: the plaintext never reaches
+// the disk, and its hash is of the plaintext. A file at fault gives an
+// *enrollsftp.Error and leaves nothing behind.
+func decryptStaged(keys *pgp.Keys, at *atrest.Key, path string) (string, string, error) {
+	src, err := at.Open(path)
 	if err != nil {
 		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
 	}
@@ -190,8 +199,16 @@ func decryptStaged(keys *pgp.Keys, path string) (string, string, error) {
 		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	w, err := at.Encrypt(tmp)
+	if err != nil {
+		tmp.Close()
+		return "", "", fmt.Errorf("pipeline: rerun: %w", err)
+	}
 	h := sha256.New()
-	err = keys.Decrypt(io.MultiWriter(tmp, h), src)
+	err = keys.Decrypt(io.MultiWriter(w, h), src)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

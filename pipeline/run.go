@@ -252,7 +252,7 @@ func (r *sourceRun) redial() error {
 	if err != nil {
 		return err
 	}
-	c.MaxFileSize = r.src.MaxFileSize
+	c.MaxFileSize, c.AtRest = r.src.MaxFileSize, r.c.AtRest
 	r.c = c
 	r.log.Info().Msg("reconnected after the connection was cut")
 	return nil
@@ -299,7 +299,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	if prior, err := r.l.AlreadyProcessed(r.ctx, staged.SHA256); err != nil {
 		return err
 	} else if prior != "" {
-		if staged.Path != "" {
+		if staged.Path != "" && !stagedCopyOf(r.ctx, r.l, prior, staged.Path) {
 			os.Remove(staged.Path)
 		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())

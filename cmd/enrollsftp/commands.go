@@ -56,8 +56,9 @@ func (a *app) process(args []string) error {
 		LayoutDir: a.cfg.path(a.cfg.Layouts), OutDir: *out, DryRun: *dry, MaxRejectRatio: *ratio, ReceivedAt: a.now(),
 		MaxFileSize: a.cfg.Limits.MaxFileSize, MaxLineLength: a.cfg.Limits.MaxLineLength}
 	if !*dry {
-		// A staged copy (0600) is what `rerun` reprocesses.
-		if o.Path, err = pipeline.Stage(pos[0], filepath.Join(a.cfg.path(a.cfg.Staging), "local")); err != nil {
+		// A staged copy (0600, encrypted at rest) is what `rerun`
+		// reprocesses; the operator's file is only read.
+		if o.Path, err = pipeline.Stage(pos[0], filepath.Join(a.cfg.path(a.cfg.Staging), "local"), pipeline.StagingKey(l)); err != nil {
 			return err
 		}
 	}
@@ -151,16 +152,18 @@ type batchJSON struct {
 	ReceivedAt  string `json:"received_at"`
 	ProcessedAt string `json:"processed_at"`
 	// More keys than SPEC §9 lists: for operators.
-	SupersededBy string         `json:"superseded_by"`
-	Error        string         `json:"error,omitempty"`
-	ErrorCodes   map[string]int `json:"error_codes,omitempty"`
+	SupersededBy string `json:"superseded_by"`
+	// StagedRemovedAt: when staging_retention deleted the staged copy.
+	StagedRemovedAt string         `json:"staged_removed_at,omitempty"`
+	Error           string         `json:"error,omitempty"`
+	ErrorCodes      map[string]int `json:"error_codes,omitempty"`
 }
 
 func toJSON(b enrollsftp.Batch) batchJSON {
 	return batchJSON{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
 		Status: b.Status, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
 		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt, SupersededBy: b.SupersededBy,
-		Error: b.Error}
+		StagedRemovedAt: b.StagedRemovedAt, Error: b.Error}
 }
 
 func (a *app) batches(args []string) error {
@@ -244,7 +247,7 @@ func (a *app) batchShow(args []string) error {
 		{"rows", fmt.Sprint(b.Rows)}, {"accepted", fmt.Sprint(b.Accepted)}, {"rejected", fmt.Sprint(b.Rejected)},
 		{"duplicate", fmt.Sprint(b.Duplicate)}, {"pending_kyc", fmt.Sprint(b.PendingKYC)},
 		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}, {"superseded_by", dash(b.SupersededBy)},
-		{"delivered_at", dash(b.DeliveredAt)}, {"staged", dash(b.StagedPath)}, {"error", dash(b.Error)}} {
+		{"delivered_at", dash(b.DeliveredAt)}, {"staged", stagedShown(b)}, {"error", dash(b.Error)}} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
 	codes := make([]string, 0, len(counts))
@@ -259,6 +262,15 @@ func (a *app) batchShow(args []string) error {
 		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, e.Message)
 	}
 	return tw.Flush()
+}
+
+// stagedShown is the staged copy as `batch show` gives it: its path, or
+// that retention removed it.
+func stagedShown(b enrollsftp.Batch) string {
+	if b.StagedRemovedAt != "" {
+		return fmt.Sprintf("removed by staging_retention at %s (was %s); `ack ID` still rebuilds the outputs", b.StagedRemovedAt, b.StagedPath)
+	}
+	return dash(b.StagedPath)
 }
 
 func (a *app) ack(args []string) error {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"enrollsftp/internal/pgp"
+	"enrollsftp/pipeline"
 )
 
 // Config is config.yaml (SPEC §7). Relative paths are relative to the
@@ -25,6 +26,10 @@ type Config struct {
 	Staging string `yaml:"staging"`
 	Plans   string `yaml:"plans"`
 	Layouts string `yaml:"layouts"` // folder of operator layouts; default "schemas"
+	// StagingRetention is how long the staged copy of an APPLIED batch is
+	// kept (it holds the file's SSNs, encrypted); FAILED, REJECTED and
+	// HELD copies stay until a rerun supersedes them.
+	StagingRetention time.Duration `yaml:"staging_retention"`
 	// ShutdownTimeout is how long serve lets a file in progress finish on
 	// SIGTERM before rolling it back.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -79,7 +84,7 @@ type Source struct {
 
 func defaultConfig(dir string) *Config {
 	c := &Config{Ledger: "var/ledger.db", Staging: "var/staging", Layouts: "schemas",
-		ShutdownTimeout: 30 * time.Second, dir: dir}
+		ShutdownTimeout: 30 * time.Second, StagingRetention: pipeline.DefaultStagingRetention, dir: dir}
 	c.Log.Level, c.Log.Format = "info", "json"
 	c.HTTP.Addr = "127.0.0.1:9464"
 	c.Limits.MaxFileSize, c.Limits.MaxLineLength = 1<<30, 1<<20
@@ -154,6 +159,9 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		return fmt.Errorf("log.format %q: want json or console", c.Log.Format)
+	}
+	if c.StagingRetention <= 0 {
+		return fmt.Errorf("staging_retention %s: must be positive (e.g. 720h)", c.StagingRetention)
 	}
 	if c.Limits.MaxFileSize <= 0 || c.Limits.MaxLineLength <= 0 {
 		return errors.New("limits: max_file_size and max_line_length must be positive")

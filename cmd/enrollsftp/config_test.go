@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -97,5 +98,35 @@ func TestShippedConfigsAreValid(t *testing.T) {
 				t.Errorf("%s: source %s has no schedule", p, s.Name)
 			}
 		}
+	}
+}
+
+func TestConfigStagingRetention(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       time.Duration
+		wantErr    string
+	}{
+		{"default: 30 days", "", 720 * time.Hour, ""},
+		{"hours", "staging_retention: 48h\n", 48 * time.Hour, ""},
+		{"zero", "staging_retention: 0s\n", 0, "staging_retention 0s: must be positive"},
+		{"negative", "staging_retention: -1h\n", 0, "must be positive"},
+		{"not a duration", "staging_retention: 30d\n", 0, "30d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.yaml")
+			os.WriteFile(p, []byte("ledger: l.db\n"+tt.yaml), 0o600)
+			c, err := loadConfig(p, true)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.StagingRetention != tt.want {
+				t.Fatalf("got %v, %v; want %v", c.StagingRetention, err, tt.want)
+			}
+		})
 	}
 }

@@ -42,6 +42,7 @@ func (a *app) run(args []string) error {
 	if err := os.MkdirAll(opts.Staging, 0o700); err != nil {
 		return err
 	}
+	a.sweepStaging(l)
 	var reports []pipeline.FileReport
 	var failed []string
 	for _, src := range sources {
@@ -163,4 +164,13 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		return nil, errors.New("run: the config has no sources")
 	}
 	return out, nil
+}
+
+// sweepStaging deletes the staged copies past staging_retention, at the
+// start of every run and serve pass. A failure is logged, not fatal: the
+// copies wait for the next pass, and the files still come in.
+func (a *app) sweepStaging(l *enroll.Ledger) {
+	if _, err := pipeline.SweepStaging(a.ctx, l, a.log, a.cfg.path(a.cfg.Staging), a.cfg.StagingRetention); err != nil {
+		a.log.Error().Err(err).Msg("retention: staged copies not swept")
+	}
 }

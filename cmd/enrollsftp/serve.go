@@ -62,7 +62,7 @@ func (a *app) serve(args []string) error {
 	d, err := daemon.New(daemon.Config{Ledger: l, LedgerPath: ledgerPath, Jobs: jobs, Addr: *addr,
 		Shutdown: a.cfg.ShutdownTimeout, Log: a.log,
 		Run:        pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now},
-		BeforePass: func(context.Context) error { return a.loadPlans(l) },
+		BeforePass: func(context.Context) error { a.sweepStaging(l); return a.loadPlans(l) },
 		Lock: func(source string) (func(), error) {
 			lk, err := lockfile.Acquire(sourceLockPath(ledgerPath, source), lockfile.Me("serve"), 0)
 			if err != nil {
