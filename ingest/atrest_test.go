@@ -24,7 +24,7 @@ func TestDownloadEncryptsAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.AtRest = key
-	st, err := c.Download(context.Background(), RemoteFile{Name: "census_a.csv", Path: "inbound/census_a.csv", Size: int64(len(body))}, t.TempDir())
+	st, err := c.Download(context.Background(), listed(t, c, "inbound/census_a.csv"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func BenchmarkDownload(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				f := RemoteFile{Name: "census_big.csv", Path: "inbound/census_big.csv", Size: size}
+				f := listed(b, c, "inbound/census_big.csv")
 				dir := b.TempDir()
 				runtime.GC()
 				b.SetBytes(size)
