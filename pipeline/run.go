@@ -81,10 +81,12 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 	r.removeStale()
 	var failed []error
 	if err := r.redeliver(); err != nil {
-		if r.c.Broken() {
-			return r.reports, &StepError{"deliver", err}
-		}
 		failed = append(failed, &StepError{"deliver", err})
+	}
+	if r.c.Broken() {
+		if err := r.redial(); err != nil {
+			return r.reports, &StepError{"connect", err}
+		}
 	}
 	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now(), src.PGP.CanDecrypt())
 	if err != nil {
@@ -412,21 +414,32 @@ func (r *sourceRun) redeliver() error {
 	if err != nil {
 		return err
 	}
+	// One batch that cannot be delivered does not hold back the others,
+	// nor the new files: its outputs stay in the ledger for the next run.
+	var first error
 	for _, b := range pending {
-		files, err := r.rebuild(b)
-		if err != nil {
-			return err
+		if r.c.Broken() {
+			if err := r.redial(); err != nil {
+				return err
+			}
 		}
-		// The input is not archived here: a file of the same name may be a new
-		// one. Discovery finds the input, sees its bytes were processed, and
-		// archives it then.
-		sent, err := r.deliver(b, files, "")
-		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: b.File, Batch: b, Note: "redelivered", Delivered: sent})
+		files, err := r.rebuild(b)
+		if err == nil {
+			// The input is not archived here: a file of the same name may be a
+			// new one. Discovery finds the input, sees its bytes were
+			// processed, and archives it then.
+			var sent []string
+			sent, err = r.deliver(b, files, "")
+			r.reports = append(r.reports, FileReport{Source: r.src.Name, File: b.File, Batch: b, Note: "redelivered", Delivered: sent})
+		}
 		if err != nil {
-			return err
+			r.log.Error().Err(err).Str("batch_id", b.ID).Msg("redelivery failed; the next run tries again")
+			if first == nil {
+				first = err
+			}
 		}
 	}
-	return nil
+	return first
 }
 
 // rebuild writes a batch's outputs from the ledger into the local outbox.
