@@ -104,6 +104,12 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return res, err
 	}
+	if errors.Is(err, enroll.ErrLedgerBusy) {
+		// Another process's write outlasted the wait: nothing began, and
+		// recording a FAILED batch would wait for the same writer again.
+		log.Error().Err(err).Msg("file not processed: the ledger is busy")
+		return res, err
+	}
 	if err != nil {
 		if !o.DryRun {
 			// The cause may be a cancelled context: record the failure anyway.
