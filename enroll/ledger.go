@@ -107,10 +107,10 @@ func Open(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier) (
 // writer in another process does not block. A read-only open needs no
 // keys (nil is fine).
 func OpenWith(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier, o Options) (*Ledger, error) {
-	// SQLite waits for its own lock too, when a process that does not take
-	// the lock file (an older version, the sqlite3 shell) writes: as long
-	// as the lock file would be waited for, and never under the 5 s that
-	// rides out a checkpoint.
+	// SQLite's own lock is waited for too, when a process that does not
+	// take the lock file (an older version, the sqlite3 shell) writes: as
+	// long as the lock file would be, and never less than the 5 s it
+	// always was.
 	busy := max(5*time.Second, o.LockWait)
 	// _txlock=deferred: a read transaction (View, LookupPerson) must not
 	// take the write lock; write transactions say BEGIN IMMEDIATE
