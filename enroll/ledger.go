@@ -138,30 +138,49 @@ func OpenWith(ctx context.Context, path string, keys *Keys, verifier kyc.Verifie
 	// One connection: SQLite has one writer, and a pool would only queue on
 	// its lock. It also keeps savepoints and temp state on one connection.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
-	}
 	l := &Ledger{db: db, keys: keys, verifier: verifier, Now: time.Now, readOnly: o.ReadOnly,
 		lockPath: path + ".write.lock", lockWait: o.LockWait, holder: lockfile.Me(o.Command),
 		writer: make(chan struct{}, 1)}
 	if l.holder.Command == "" {
 		l.holder.Command = "enrollsftp"
 	}
-	pending, err := l.pending(ctx, schemas.Migrations())
-	if err == nil && len(pending) > 0 {
-		if o.ReadOnly {
-			err = fmt.Errorf("%w: %s is %d migration(s) behind (%s …): a command that writes (process, run, plans load) applies them",
-				ErrNeedsMigration, path, len(pending), pending[0])
-		} else {
-			err = l.migrate(ctx, schemas.Migrations())
-		}
-	}
-	if err != nil {
+	if err := l.open(ctx, path); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// open connects and migrates when behind. A new ledger is created under
+// the write lock: two processes turning one new file to WAL at once make
+// one fail at once ("database is locked", SQLite's busy handler does not
+// wait there).
+func (l *Ledger) open(ctx context.Context, path string) error {
+	locked := false
+	if st, err := os.Stat(path); !l.readOnly && (err != nil || st.Size() == 0) {
+		release, err := l.lockWrite(ctx)
+		if err != nil {
+			return fmt.Errorf("enroll: create %s: %w", path, err)
+		}
+		defer release()
+		locked = true
+	}
+	if err := l.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("enroll: open %s: %w", path, err)
+	}
+	pending, err := l.pending(ctx, schemas.Migrations())
+	switch {
+	case err != nil:
+		return err
+	case len(pending) == 0:
+		return nil
+	case l.readOnly:
+		return fmt.Errorf("%w: %s is %d migration(s) behind (%s …): a command that writes (process, run, plans load) applies them",
+			ErrNeedsMigration, path, len(pending), pending[0])
+	case locked:
+		return l.migrateLocked(ctx, schemas.Migrations())
+	}
+	return l.migrate(ctx, schemas.Migrations())
 }
 
 // Close closes the database.
@@ -249,6 +268,11 @@ func (l *Ledger) migrate(ctx context.Context, fsys fs.FS) error {
 		return fmt.Errorf("enroll: migrate: %w", err)
 	}
 	defer release()
+	return l.migrateLocked(ctx, fsys)
+}
+
+// migrateLocked is migrate for a caller that holds the write lock.
+func (l *Ledger) migrateLocked(ctx context.Context, fsys fs.FS) error {
 	tx, err := l.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("enroll: migrate: %w", err)
