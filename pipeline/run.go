@@ -167,9 +167,6 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return nil // another process took it between our check and our commit
 	}
-	if errors.Is(err, enroll.ErrLedgerBusy) && staged.Path != "" {
-		os.Remove(staged.Path) // no batch refers to it; the next run downloads the file again
-	}
 	if err != nil {
 		return &StepError{"process", err}
 	}

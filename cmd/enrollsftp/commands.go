@@ -68,9 +68,6 @@ func (a *app) process(args []string) error {
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return &exitError{code: exitRejected, err: err}
 	}
-	if errors.Is(err, enroll.ErrLedgerBusy) && !*dry {
-		os.Remove(o.Path) // nothing began: no batch refers to the staged copy
-	}
 	if err != nil {
 		return err
 	}
