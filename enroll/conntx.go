@@ -7,17 +7,38 @@ import (
 	"fmt"
 )
 
-// connTx is a transaction run by hand (BEGIN IMMEDIATE … COMMIT) on one
-// connection of the pool. Process uses it instead of a *sql.Tx because
-// database/sql watches a Tx's context with a new goroutine for every query
-// it runs, and a file runs several queries a row; a Conn queried on a
-// context that is never cancelled starts none.
+// connTx is a write transaction run by hand (BEGIN IMMEDIATE … COMMIT) on
+// one connection of the pool, with the write lock file held from before it
+// begins until it ends. Every write uses one: database/sql's BeginTx says
+// BEGIN as the DSN's _txlock does, which is deferred so reads never take
+// the write lock. It also spares Process a goroutine per query: database/sql
+// watches a Tx's context with a new one for every query it runs, and a file
+// runs several queries a row; a Conn queried on a context that is never
+// cancelled starts none.
 type connTx struct {
 	*sql.Conn
-	done bool
+	release func() // the write lock's; nil when the caller holds it
+	done    bool
 }
 
-func (l *Ledger) beginConn(ctx context.Context) (*connTx, error) {
+// beginWrite takes the write lock, waiting up to the ledger's LockWait,
+// and begins a write transaction.
+func (l *Ledger) beginWrite(ctx context.Context) (*connTx, error) {
+	release, err := l.lockWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := l.begin(ctx)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	tx.release = release
+	return tx, nil
+}
+
+// begin begins a write transaction; the caller holds the write lock.
+func (l *Ledger) begin(ctx context.Context) (*connTx, error) {
 	c, err := l.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: begin: %w", err)
@@ -29,29 +50,41 @@ func (l *Ledger) beginConn(ctx context.Context) (*connTx, error) {
 	return &connTx{Conn: c}, nil
 }
 
-// Commit commits and hands the connection back to the pool.
+// Commit commits, hands the connection back to the pool and drops the
+// write lock.
 func (c *connTx) Commit() error {
 	if _, err := c.ExecContext(context.Background(), `COMMIT`); err != nil {
 		return err
 	}
 	c.done = true
-	return c.Conn.Close()
+	err := c.Conn.Close()
+	c.unlock()
+	return err
 }
 
-// Rollback undoes an uncommitted transaction and hands the connection
-// back; after Commit it does nothing. A connection whose rollback failed
-// may still be inside the transaction, so the pool is told to drop it.
+// Rollback undoes an uncommitted transaction, hands the connection back
+// and drops the write lock; after Commit it does nothing. A connection
+// whose rollback failed may still be inside the transaction, so the pool
+// is told to drop it.
 func (c *connTx) Rollback() error {
 	if c.done {
 		return nil
 	}
 	c.done = true
+	defer c.unlock()
 	if _, err := c.ExecContext(context.Background(), `ROLLBACK`); err != nil {
 		_ = c.Raw(func(any) error { return driver.ErrBadConn })
 		c.Conn.Close()
 		return err
 	}
 	return c.Conn.Close()
+}
+
+func (c *connTx) unlock() {
+	if c.release != nil {
+		c.release()
+		c.release = nil
+	}
 }
 
 // sqlTx is what a txn runs its statements on: a *sql.Tx or a *connTx.

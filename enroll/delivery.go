@@ -32,7 +32,7 @@ func (l *Ledger) Undelivered(ctx context.Context, source string) ([]enrollsftp.B
 
 // MarkDelivered records that a batch's outputs reached its source.
 func (l *Ledger) MarkDelivered(ctx context.Context, id string, at time.Time) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("enroll: delivered: %w", err)
 	}

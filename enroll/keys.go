@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -70,6 +71,9 @@ func ParseKey(b []byte) ([]byte, error) {
 
 // LoadOrCreateKey reads a key file, or creates one (mode 0600) holding a new
 // random key when it does not exist; created reports which happened.
+// Processes that start together on a new ledger all get the one key: it
+// is written whole to a temporary file first and linked into place, which
+// fails for all but the first, who then read the winner's.
 func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -83,15 +87,27 @@ func LoadOrCreateKey(path string) (key []byte, created bool, err error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, false, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), ".key-*") // mode 0600
 	if err != nil {
 		return nil, false, fmt.Errorf("enroll: create key: %w", err)
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, false, fmt.Errorf("enroll: write key: %w", err)
 	}
-	return k, true, f.Close()
+	if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(path) // another process created it first
+	} else if err != nil {
+		return nil, false, fmt.Errorf("enroll: create key: %w", err)
+	}
+	return k, true, nil
 }
 
 // Staging is the 32-byte secret staged copies of vendor files are

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/mattn/go-sqlite3"
 
+	"enrollsftp/internal/lockfile"
 	"enrollsftp/kyc"
 	"enrollsftp/schemas"
 )
@@ -38,45 +40,249 @@ type Ledger struct {
 	db       *sql.DB
 	keys     *Keys
 	verifier kyc.Verifier
+	readOnly bool
+	// lockPath is the write lock file, taken around every write
+	// transaction.
+	lockPath string
+	lockWait time.Duration
+	holder   lockfile.Holder
+	writer   chan struct{} // held by this process's writer; see lockWrite
 	// Now is the clock; --now fixes it for tests and replays.
 	Now func() time.Time
 }
 
+// DefaultLockWait is how long Open's writes wait for another writer.
+const DefaultLockWait = time.Minute
+
+// Options say how to open a ledger.
+type Options struct {
+	// ReadOnly opens an existing, migrated ledger for reading: nothing is
+	// created, migrated or locked, and a writer does not block its reads.
+	ReadOnly bool
+	// LockWait bounds how long a write transaction waits for another
+	// process's (0: it fails at once when one is open).
+	LockWait time.Duration
+	// Command names this process in the write lock file, for the error a
+	// waiting writer gets: "process", "serve", …
+	Command string
+}
+
+var (
+	// ErrNoLedger is returned by a read-only Open when there is no ledger.
+	ErrNoLedger = errors.New("enroll: no ledger")
+	// ErrNeedsMigration is returned by a read-only Open of a ledger that
+	// this version would migrate.
+	ErrNeedsMigration = errors.New("enroll: the ledger needs migration")
+	// ErrLedgerBusy is returned when a write waited its whole LockWait for
+	// another process's write transaction; the error is a *BusyError.
+	ErrLedgerBusy = errors.New("enroll: the ledger is busy")
+)
+
+// BusyError names the process whose write transaction outlasted the wait.
+type BusyError struct {
+	Wait time.Duration
+	Held *lockfile.HeldError
+}
+
+func (e *BusyError) Error() string {
+	if e.Held.Holder.PID == 0 {
+		return fmt.Sprintf("enroll: the ledger is busy: waited %s for its write lock %s, held by another process", e.Wait, e.Held.Path)
+	}
+	return fmt.Sprintf("enroll: the ledger is busy: waited %s for its write lock, held by %s (%s)", e.Wait, e.Held.Holder, e.Held.Path)
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrLedgerBusy }
+func (e *BusyError) Unwrap() error        { return e.Held }
+
 // Open opens (creating if needed) the ledger at path and applies pending
-// migrations. keys encrypt and match SSNs.
+// migrations, its writes waiting up to DefaultLockWait. keys encrypt and
+// match SSNs.
 func Open(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier) (*Ledger, error) {
+	return OpenWith(ctx, path, keys, verifier, Options{LockWait: DefaultLockWait})
+}
+
+// OpenWith opens the ledger at path as o says. A read-write open creates
+// the ledger if needed and migrates it when it is behind, and only then
+// takes the write lock: opening an up-to-date ledger is a read, which a
+// writer in another process does not block. A read-only open needs no
+// keys (nil is fine).
+func OpenWith(ctx context.Context, path string, keys *Keys, verifier kyc.Verifier, o Options) (*Ledger, error) {
+	// SQLite's own lock is waited for too, when a process that does not
+	// take the lock file (an older version, the sqlite3 shell) writes: as
+	// long as the lock file would be, and never less than the 5 s it
+	// always was.
+	busy := max(5*time.Second, o.LockWait)
+	// _txlock=deferred: a read transaction (View, LookupPerson) must not
+	// take the write lock; write transactions say BEGIN IMMEDIATE
+	// themselves (beginWrite).
+	//
 	// A 24 MiB page cache keeps a file's transaction from spilling pages to
 	// the WAL as it grows (measured: a quarter less system time than the
 	// 2 MiB default) and the process under 64 MB; 32 MiB was 7% faster at
 	// 100k census rows but 65 MB.
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on&_synchronous=NORMAL&_cache_size=-24576"
-	db, err := sql.Open(driverName, dsn)
+	params := fmt.Sprintf("_busy_timeout=%d&_txlock=deferred&_foreign_keys=on&_cache_size=-24576", busy.Milliseconds())
+	if o.ReadOnly {
+		// mode=ro never creates the file; WAL lets it read while another
+		// process writes.
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNoLedger, path)
+		}
+		params = "mode=ro&" + params
+	} else {
+		params = "_journal_mode=WAL&_synchronous=NORMAL&" + params
+	}
+	db, err := sql.Open(driverName, "file:"+path+"?"+params)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
 	}
 	// One connection: SQLite has one writer, and a pool would only queue on
 	// its lock. It also keeps savepoints and temp state on one connection.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("enroll: open %s: %w", path, err)
+	l := &Ledger{db: db, keys: keys, verifier: verifier, Now: time.Now, readOnly: o.ReadOnly,
+		lockPath: path + ".write.lock", lockWait: o.LockWait, holder: lockfile.Me(o.Command),
+		writer: make(chan struct{}, 1)}
+	if l.holder.Command == "" {
+		l.holder.Command = "enrollsftp"
 	}
-	l := &Ledger{db: db, keys: keys, verifier: verifier, Now: time.Now}
-	if err := l.migrate(ctx, schemas.Migrations()); err != nil {
+	if err := l.open(ctx, path); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return l, nil
 }
 
+// open connects and migrates when behind. A new ledger is created under
+// the write lock: two processes turning one new file to WAL at once make
+// one fail at once ("database is locked", SQLite's busy handler does not
+// wait there).
+func (l *Ledger) open(ctx context.Context, path string) error {
+	locked := false
+	if st, err := os.Stat(path); !l.readOnly && (err != nil || st.Size() == 0) {
+		release, err := l.lockWrite(ctx)
+		if err != nil {
+			return fmt.Errorf("enroll: create %s: %w", path, err)
+		}
+		defer release()
+		locked = true
+	}
+	if err := l.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("enroll: open %s: %w", path, err)
+	}
+	pending, err := l.pending(ctx, schemas.Migrations())
+	switch {
+	case err != nil:
+		return err
+	case len(pending) == 0:
+		return nil
+	case l.readOnly:
+		return fmt.Errorf("%w: %s is %d migration(s) behind (%s …): a command that writes (process, run, plans load) applies them",
+			ErrNeedsMigration, path, len(pending), pending[0])
+	case locked:
+		return l.migrateLocked(ctx, schemas.Migrations())
+	}
+	return l.migrate(ctx, schemas.Migrations())
+}
+
 // Close closes the database.
 func (l *Ledger) Close() error { return l.db.Close() }
 
+// lockWrite takes the ledger's write lock for one write transaction and
+// returns its release. Writers of this process queue on a semaphore first,
+// as they queued on the one connection before: without a bound, as a
+// serve's sources wait for each other. Then the lock file, waiting up to
+// LockWait for another process: SQLite cannot say who holds its write
+// lock, the file can. It is held only while a transaction is open, never
+// by an idle serve.
+func (l *Ledger) lockWrite(ctx context.Context) (release func(), err error) {
+	if l.readOnly {
+		return nil, errors.New("enroll: the ledger is open read-only")
+	}
+	if l.writer == nil {
+		return func() {}, nil // a ledger built by hand in a test
+	}
+	select {
+	case l.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	lk, err := lockfile.AcquireContext(ctx, l.lockPath, l.holder, l.lockWait)
+	if err != nil {
+		<-l.writer
+		var held *lockfile.HeldError
+		if errors.As(err, &held) {
+			return nil, &BusyError{Wait: l.lockWait, Held: held}
+		}
+		return nil, fmt.Errorf("enroll: write lock: %w", err)
+	}
+	return func() { lk.Release(); <-l.writer }, nil
+}
+
+// pending lists the migrations not yet recorded, in name order, from a
+// plain read: a ledger with no schema_migrations table is new.
+func (l *Ledger) pending(ctx context.Context, fsys fs.FS) ([]string, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("enroll: migrate: %w", err)
+	}
+	sort.Strings(names)
+	var n int
+	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
+		WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("enroll: read the schema version: %w", err)
+	}
+	if n == 0 {
+		return names, nil
+	}
+	done := map[string]bool{}
+	rows, err := l.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: read the schema version: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("enroll: read the schema version: %w", err)
+		}
+		done[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("enroll: read the schema version: %w", err)
+	}
+	var out []string
+	for _, name := range names {
+		if !done[name] {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
 // migrate applies each numbered migration not yet recorded, each in its own
-// transaction, in name order.
+// transaction, in name order, holding the write lock throughout; each one
+// is checked again inside its transaction, as another process may have
+// applied it while this one waited.
 func (l *Ledger) migrate(ctx context.Context, fsys fs.FS) error {
-	if _, err := l.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	release, err := l.lockWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("enroll: migrate: %w", err)
+	}
+	defer release()
+	return l.migrateLocked(ctx, fsys)
+}
+
+// migrateLocked is migrate for a caller that holds the write lock.
+func (l *Ledger) migrateLocked(ctx context.Context, fsys fs.FS) error {
+	tx, err := l.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("enroll: migrate: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("enroll: migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("enroll: migrate: %w", err)
 	}
 	names, err := fs.Glob(fsys, "*.sql")
@@ -93,7 +299,7 @@ func (l *Ledger) migrate(ctx context.Context, fsys fs.FS) error {
 }
 
 func (l *Ledger) migrateOne(ctx context.Context, fsys fs.FS, name string) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.begin(ctx)
 	if err != nil {
 		return err
 	}

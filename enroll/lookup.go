@@ -174,7 +174,7 @@ func (l *Ledger) ApproveKYC(ctx context.Context, personID, reason string) (int, 
 	if strings.TrimSpace(reason) == "" {
 		return 0, errors.New("enroll: approve: a reason is required")
 	}
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("enroll: approve: %w", err)
 	}

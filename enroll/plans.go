@@ -170,7 +170,7 @@ func cents(v string) *int64 {
 // and a row is only written (its version bumped) when it changed: serve
 // reloads the plans before every run.
 func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("enroll: load plans: %w", err)
 	}

@@ -84,7 +84,7 @@ var ErrAlreadyProcessed = errors.New(string(enrollsftp.FileAlreadyProcessed))
 // set, receives the finished batch: after the commit, or inside the
 // transaction just before the rollback of a dry run.
 func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View) error) (enrollsftp.Batch, error) {
-	tx, err := l.beginConn(ctx)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return enrollsftp.Batch{}, err
 	}
@@ -348,7 +348,7 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256, Size: f.Size,
 		Status: enrollsftp.BatchFailed, ReceivedAt: stamp(f.ReceivedAt), ProcessedAt: stamp(now),
 		StagedPath: f.StagedPath, StagedSHA256: f.StagedSHA256, Encrypted: f.Encrypted, Layout: f.Layout, Error: msg}
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return b, fmt.Errorf("enroll: record failure: %w", err)
 	}

@@ -111,6 +111,15 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return res, err
 	}
+	if errors.Is(err, enroll.ErrLedgerBusy) {
+		// Another process's write outlasted the wait: nothing began, and
+		// recording a FAILED batch would wait for the same writer again.
+		// The staged copy stays: it is named by its bytes, so the next try
+		// (or a concurrent one of the same bytes, whose batch names it)
+		// uses the same file.
+		log.Error().Err(err).Msg("file not processed: the ledger is busy")
+		return res, err
+	}
 	if err != nil {
 		if !o.DryRun {
 			// The cause may be a cancelled context: record the failure anyway.

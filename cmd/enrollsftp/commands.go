@@ -185,7 +185,7 @@ func (a *app) batches(args []string) error {
 		}
 		f.Since = t
 	}
-	l, err := a.openLedger()
+	l, err := a.openLedgerReadOnly()
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (a *app) batchShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	l, b, err := a.openBatch("batch show", pos)
+	l, b, err := a.openBatch("batch show", pos, true)
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (a *app) ack(args []string) error {
 	if len(pos) != 1 {
 		return usageErr("ack: want exactly one batch ID")
 	}
-	l, err := a.openLedger()
+	l, err := a.openLedgerReadOnly()
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (a *app) lookup(args []string) error {
 	if byPerson == byEmployee {
 		return usageErr("lookup: want --employer E --employee N, or --person ID")
 	}
-	l, err := a.openLedger()
+	l, err := a.openLedgerReadOnly()
 	if err != nil {
 		return err
 	}
@@ -400,13 +400,17 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// openBatch opens the ledger and loads the batch named by the command's
-// one argument; the caller closes the ledger.
-func (a *app) openBatch(cmd string, pos []string) (*enroll.Ledger, enrollsftp.Batch, error) {
+// openBatch opens the ledger (read-only, or for writing) and loads the
+// batch named by the command's one argument; the caller closes the ledger.
+func (a *app) openBatch(cmd string, pos []string, readOnly bool) (*enroll.Ledger, enrollsftp.Batch, error) {
 	if len(pos) != 1 {
 		return nil, enrollsftp.Batch{}, usageErr("%s: want exactly one batch ID", cmd)
 	}
-	l, err := a.openLedger()
+	open := a.openLedger
+	if readOnly {
+		open = a.openLedgerReadOnly
+	}
+	l, err := open()
 	if err != nil {
 		return nil, enrollsftp.Batch{}, err
 	}

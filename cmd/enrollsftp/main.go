@@ -52,10 +52,10 @@ func notFound(err error) error {
 	return &exitError{code: exitUsage, err: err}
 }
 
-const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] COMMAND ...
+const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339] [--lock-wait D] COMMAND ...
 
 commands:
-  run [--source S] [--lock-wait D]
+  run [--source S]
   serve [--http ADDR]
   rerun ID [--force] [--out DIR]
   process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
@@ -77,9 +77,10 @@ func main() {
 
 // globals are the flags every command accepts, before or after its name.
 type globals struct {
-	config string
-	ledger string
-	now    string
+	config   string
+	ledger   string
+	now      string
+	lockWait time.Duration
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -88,11 +89,14 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.config, "config", g.config, "config file")
 	fs.StringVar(&g.ledger, "ledger", g.ledger, "ledger database (overrides the config)")
 	fs.StringVar(&g.now, "now", g.now, "fixed clock, RFC 3339 (for tests and replays)")
+	fs.DurationVar(&g.lockWait, "lock-wait", g.lockWait,
+		"how long a write waits for another process's write, and run for another run or serve taking its source")
 }
 
 // app is what a command runs with.
 type app struct {
 	ctx      context.Context
+	cmd      string // the command's name, as the lock files record it
 	g        globals
 	cfg      *Config
 	log      zerolog.Logger
@@ -103,7 +107,7 @@ type app struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, g: globals{config: "config.yaml"}, stdout: stdout, stderr: stderr, setFlags: map[string]bool{}}
+	a := &app{ctx: ctx, g: globals{config: "config.yaml", lockWait: enroll.DefaultLockWait}, stdout: stdout, stderr: stderr, setFlags: map[string]bool{}}
 	err := a.dispatch(args)
 	if err == nil {
 		return exitOK
@@ -135,6 +139,7 @@ func (a *app) dispatch(args []string) error {
 		return usageErr("no command given")
 	}
 	cmd, rest := rest[0], rest[1:]
+	a.cmd = cmd
 	switch cmd {
 	case "run":
 		return a.run(rest)
@@ -216,6 +221,9 @@ func (a *app) setup() error {
 		}
 		a.now = func() time.Time { return t }
 	}
+	if a.g.lockWait < 0 {
+		return usageErr("--lock-wait: want a duration of 0 or more")
+	}
 	a.log = newLogger(a.stderr, cfg)
 	return nil
 }
@@ -232,8 +240,10 @@ func newLogger(w io.Writer, cfg *Config) zerolog.Logger {
 	return zerolog.New(out).Level(level).With().Timestamp().Logger()
 }
 
-// openLedger opens the configured ledger with its SSN key: ENROLLSFTP_KEY,
-// else secrets.key_file, else a key generated beside the ledger.
+// openLedger opens the configured ledger for a command that writes, with
+// its SSN key: ENROLLSFTP_KEY, else secrets.key_file, else a key generated
+// beside the ledger. Its writes wait up to --lock-wait for another
+// process's.
 func (a *app) openLedger() (*enroll.Ledger, error) {
 	path := a.cfg.path(a.cfg.Ledger)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -268,7 +278,26 @@ func (a *app) openLedger() (*enroll.Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := enroll.Open(a.ctx, path, keys, kyc.Rules{})
+	l, err := enroll.OpenWith(a.ctx, path, keys, kyc.Rules{}, enroll.Options{LockWait: a.g.lockWait, Command: a.cmd})
+	if err != nil {
+		return nil, err
+	}
+	l.Now = a.now
+	return l, nil
+}
+
+// openLedgerReadOnly opens the configured ledger for a command that only
+// reads (batches, batch show, ack, lookup): it needs no SSN key, creates
+// nothing, and reads while another process writes. With no ledger there
+// is nothing to show: exit 2. A ledger this version would migrate is an
+// error, as the queries may name what the migrations add; any command
+// that writes migrates it.
+func (a *app) openLedgerReadOnly() (*enroll.Ledger, error) {
+	path := a.cfg.path(a.cfg.Ledger)
+	l, err := enroll.OpenWith(a.ctx, path, nil, nil, enroll.Options{ReadOnly: true})
+	if errors.Is(err, enroll.ErrNoLedger) {
+		return nil, notFound(err)
+	}
 	if err != nil {
 		return nil, err
 	}

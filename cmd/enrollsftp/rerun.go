@@ -21,7 +21,7 @@ func (a *app) rerun(args []string) error {
 	if err != nil {
 		return err
 	}
-	l, b, err := a.openBatch("rerun", pos)
+	l, b, err := a.openBatch("rerun", pos, false)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -20,7 +19,6 @@ import (
 func (a *app) run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	only := fs.String("source", "", "run only this source")
-	wait := fs.Duration("lock-wait", time.Minute, "how long to wait for another run or serve taking the same source")
 	if pos, err := a.parse(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 {
@@ -46,7 +44,7 @@ func (a *app) run(args []string) error {
 	var reports []pipeline.FileReport
 	var failed []string
 	for _, src := range sources {
-		release, err := a.lockSource(src.Name, *wait)
+		release, err := a.lockSource(src.Name, a.g.lockWait)
 		if err != nil {
 			a.log.Error().Err(err).Str("source", src.Name).Msg("source not run")
 			failed = append(failed, src.Name)

@@ -81,10 +81,11 @@ func (a *app) serve(args []string) error {
 
 func sourceLockPath(ledger, source string) string { return ledger + "." + source + ".lock" }
 
-// lockSource takes a source's lock for `run`, waiting up to wait for a
-// run or serve that holds it.
+// lockSource takes a source's lock for `run`, waiting up to wait (the
+// --lock-wait that also bounds each write's wait for the ledger) for a run
+// or serve that holds it.
 func (a *app) lockSource(source string, wait time.Duration) (func(), error) {
-	lk, err := lockfile.Acquire(sourceLockPath(a.cfg.path(a.cfg.Ledger), source), lockfile.Me("run"), wait)
+	lk, err := lockfile.AcquireContext(a.ctx, sourceLockPath(a.cfg.path(a.cfg.Ledger), source), lockfile.Me(a.cmd), wait)
 	if err != nil {
 		return nil, err
 	}

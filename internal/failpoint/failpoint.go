@@ -2,6 +2,11 @@
 // ENROLLSFTP_FAILPOINT=name (or name@N, the Nth time the point is hit)
 // makes Hit(name) send SIGKILL to this process — no deferred function, no
 // rollback, no flush runs, as in a power cut. Unset, Hit does nothing.
+//
+// With ":stop" after it (name:stop, name@N:stop) the process stops itself
+// instead (SIGSTOP) at that one hit, and goes on where it was when sent
+// SIGCONT: a test can hold it mid-transaction, e.g. to see what other
+// processes do while it writes.
 package failpoint
 
 import (
@@ -26,11 +31,13 @@ const (
 var (
 	target string
 	nth    int64 = 1
+	stop   bool
 	hits   atomic.Int64
 )
 
 func init() {
 	v := os.Getenv("ENROLLSFTP_FAILPOINT")
+	v, stop = strings.CutSuffix(v, ":stop")
 	if name, n, ok := strings.Cut(v, "@"); ok {
 		if k, err := strconv.ParseInt(n, 10, 64); err == nil && k > 0 {
 			v, nth = name, k
@@ -39,12 +46,20 @@ func init() {
 	target = v
 }
 
-// Hit kills the process if name is the armed point (and this is the Nth hit).
+// Hit kills the process if name is the armed point (and this is the Nth
+// hit), or stops it there.
 func Hit(name string) {
 	if target == "" || name != target {
 		return
 	}
-	if hits.Add(1) < nth {
+	n := hits.Add(1)
+	if stop {
+		if n == nth {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		}
+		return
+	}
+	if n < nth {
 		return
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)

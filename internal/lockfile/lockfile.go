@@ -4,6 +4,7 @@
 package lockfile
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ type Holder struct {
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
 	Command string    `json:"command"`
-	Since   time.Time `json:"since"`
+	Since   time.Time `json:"since"` // when the lock was taken
 }
 
 func (h Holder) String() string {
@@ -48,11 +49,22 @@ type Lock struct{ f *os.File }
 
 // Acquire takes the lock at path, waiting up to wait (0: not at all).
 func Acquire(path string, me Holder, wait time.Duration) (*Lock, error) {
+	return AcquireContext(context.Background(), path, me, wait)
+}
+
+// AcquireContext is Acquire that also stops waiting when ctx is done. The
+// record written says me took the lock now, whatever me.Since says: a
+// holder that waited is named from when it got the lock.
+func AcquireContext(ctx context.Context, path string, me Holder, wait time.Duration) (*Lock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lockfile: %w", err)
 	}
 	deadline := time.Now().Add(wait)
+	// Polled, from 1 ms doubling to 50 ms: a blocking flock could not be
+	// given up at the deadline or on cancel, and a short first sleep keeps
+	// the hand-over between queued writers quick.
+	pause := time.Millisecond
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -70,8 +82,15 @@ func Acquire(path string, me Holder, wait time.Duration) (*Lock, error) {
 			f.Close()
 			return nil, held
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(min(pause, time.Until(deadline))):
+		}
+		pause = min(2*pause, 50*time.Millisecond)
 	}
+	me.Since = time.Now()
 	b, _ := json.Marshal(me)
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(b, '\n'), 0)

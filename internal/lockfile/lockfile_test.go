@@ -1,6 +1,7 @@
 package lockfile
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -75,4 +76,55 @@ func TestDeadHolderReleases(t *testing.T) {
 		t.Fatalf("after the holder died: %v", err)
 	}
 	l.Release()
+}
+
+// A waiter gives up when its context ends, before its wait runs out.
+func TestAcquireContextStopsOnCancel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.lock")
+	a, err := Acquire(path, Me("first"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := AcquireContext(ctx, path, Me("second"), 10*time.Second); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire with an ended context: %v, want context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("gave up after %v, want when the context ended (100ms)", took)
+	}
+}
+
+// The record names the holder from when it took the lock, not from when
+// it started waiting.
+func TestSinceIsWhenTaken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.lock")
+	me := Me("run")
+	me.Since = time.Unix(0, 0)
+	before := time.Now().Add(-time.Second)
+	a, err := Acquire(path, me, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	_, err = Acquire(path, Me("probe"), 0)
+	var held *HeldError
+	if !errors.As(err, &held) || held.Holder.Since.Before(before) {
+		t.Fatalf("holder %+v (%v), want since about now", held, err)
+	}
+}
+
+// What a write transaction pays for the lock file: taken and dropped once.
+func BenchmarkAcquireRelease(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "l.lock")
+	me := Me("bench")
+	for b.Loop() {
+		l, err := Acquire(path, me, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Release()
+	}
 }
