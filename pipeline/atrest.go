@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,12 +42,7 @@ func hashStaged(k *atrest.Key, path string) (string, int64, error) {
 		return "", 0, fmt.Errorf("pipeline: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("pipeline: read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hashReader(f, path)
 }
 
 // SweepStaging deletes the staged copies kept longer than retention that no

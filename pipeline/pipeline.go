@@ -270,8 +270,13 @@ func hashFile(path string) (string, int64, error) {
 		return "", 0, fmt.Errorf("pipeline: %w", err)
 	}
 	defer f.Close()
+	return hashReader(f, path)
+}
+
+// hashReader is the SHA-256 and size of what r holds (the file at path).
+func hashReader(r io.Reader, path string) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return "", 0, fmt.Errorf("pipeline: read %s: %w", path, err)
 	}
