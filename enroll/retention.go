@@ -40,7 +40,7 @@ func (l *Ledger) StagedExpired(ctx context.Context, cutoff time.Time) ([]string,
 // MarkStagedRemoved records that the staged copy at path was deleted by
 // retention, on every batch that named it, with an audit event each.
 func (l *Ledger) MarkStagedRemoved(ctx context.Context, path string, at time.Time) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("enroll: staged removed: %w", err)
 	}

@@ -189,6 +189,26 @@ func TestStalledServerIsCut(t *testing.T) {
 		}
 	})
 
+	t.Run("close while the server is frozen", func(t *testing.T) {
+		s := sshdtest.Start(t)
+		c, err := Dial(context.Background(), sshdEndpoint(s, time.Hour), zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SFTP.Getwd(); err != nil {
+			t.Fatal(err)
+		}
+		resume := s.FreezeSFTP()
+		defer resume()
+		closed := make(chan struct{})
+		go func() { c.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(bound):
+			t.Fatalf("Close still waiting %s after the server froze between requests", bound)
+		}
+	})
+
 	// The server stopped mid-download (kill -STOP of the SFTP process):
 	// the watchdog cuts it, and a cancelled context cuts it sooner.
 	for _, tt := range []struct {

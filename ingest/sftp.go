@@ -87,9 +87,12 @@ type Client struct {
 // Close ends the session.
 func (c *Client) Close() error {
 	c.once.Do(func() { close(c.stop) })
-	c.wd.close()
+	// The connection goes first: pkg/sftp's Close waits for the server to
+	// end its stream, which a stuck server never does.
+	err := c.ssh.Close()
 	c.SFTP.Close()
-	return c.ssh.Close()
+	c.wd.close()
+	return err
 }
 
 // Explain turns the error of a call on SFTP into why it really failed when
@@ -246,7 +249,7 @@ func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, keepAlive
 // and never starts SFTP (a subsystem that does not answer) fails within the
 // timeout.
 func (c *Client) subsystem() (*sftp.Client, error) {
-	c.wd.event(1, 0, 0, 0) // the session and subsystem requests
+	c.wd.requests(1) // the session and subsystem requests
 	s, err := c.ssh.NewSession()
 	if err != nil {
 		return nil, err
@@ -266,7 +269,7 @@ func (c *Client) subsystem() (*sftp.Client, error) {
 	if err := s.RequestSubsystem("sftp"); err != nil {
 		return nil, err
 	}
-	c.wd.event(0, 1, 1, 0)
+	c.wd.received(1, false)
 	go func() { _, _ = io.Copy(io.Discard, perr) }() // the server's messages: unread, they would fill the window
 	return sftp.NewClientPipe(&watchedReader{r: pr, w: c.wd}, &watchedWriter{wc: pw, w: c.wd})
 }

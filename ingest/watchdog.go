@@ -35,7 +35,8 @@ type watchdog struct {
 
 	mu       sync.Mutex
 	sent     int       // request packets written
-	answered int       // answer packets read
+	answered int       // answer packets read whole
+	partial  bool      // an answer is part-way in: pkg/sftp waits for the rest
 	writing  int       // Writes blocked in the channel (the server not reading)
 	since    time.Time // last sign of life while something waits
 	fired    bool
@@ -83,26 +84,34 @@ func (w *watchdog) stalled() bool {
 	return w.fired
 }
 
-func (w *watchdog) waiting() bool { return w.sent > w.answered || w.writing > 0 }
+func (w *watchdog) waiting() bool { return w.sent > w.answered || w.partial || w.writing > 0 }
 
-// event records new request packets (sent), bytes of answers (read) and
-// the packets among them (answered), or a write starting (+1) or ending
-// (-1). Only bytes from the server are progress: our own writes succeed
-// into the SSH window while the server is stuck. The clock also starts
-// when something begins to wait.
-func (w *watchdog) event(sent, read, answered, writing int) {
+// requests records n request packets begun by the client.
+func (w *watchdog) requests(n int) { w.update(func() { w.sent += n }, false) }
+
+// writes records a Write into the channel starting (+1) or ending (-1).
+func (w *watchdog) writes(delta int) { w.update(func() { w.writing += delta }, false) }
+
+// received records bytes from the server: n answers completed, and
+// whether one is still part-way in.
+func (w *watchdog) received(n int, partial bool) {
+	w.update(func() { w.answered += n; w.partial = partial }, true)
+	if w.beat != nil {
+		w.beat()
+	}
+}
+
+// update applies change under the lock. Only bytes from the server are
+// progress: our own writes succeed into the SSH window while the server is
+// stuck. The clock also starts when something begins to wait.
+func (w *watchdog) update(change func(), progress bool) {
 	w.mu.Lock()
 	was := w.waiting()
-	w.sent += sent
-	w.answered += answered
-	w.writing += writing
-	if !was || read > 0 {
+	change()
+	if !was || progress {
 		w.since = time.Now()
 	}
 	w.mu.Unlock()
-	if w.beat != nil && read > 0 {
-		w.beat()
-	}
 }
 
 // framer counts the SFTP packets in a byte stream: each is a 4-byte
@@ -113,16 +122,14 @@ type framer struct {
 	left uint32 // body bytes still to come
 }
 
-// feed returns how many packets start in p.
-func (f *framer) feed(p []byte) int {
-	n := 0
+// feed returns how many packets begin and how many end in p.
+func (f *framer) feed(p []byte) (begun, ended int) {
 	for len(p) > 0 {
 		if f.left > 0 {
-			k := uint32(len(p))
-			if k > f.left {
-				k = f.left
+			k := min(uint32(len(p)), f.left)
+			if f.left -= k; f.left == 0 {
+				ended++
 			}
-			f.left -= k
 			p = p[k:]
 			continue
 		}
@@ -131,11 +138,17 @@ func (f *framer) feed(p []byte) int {
 		p = p[c:]
 		if f.have == 4 {
 			f.have, f.left = 0, binary.BigEndian.Uint32(f.head[:])
-			n++
+			begun++
+			if f.left == 0 {
+				ended++
+			}
 		}
 	}
-	return n
+	return begun, ended
 }
+
+// inPacket reports whether a packet is part-way through.
+func (f *framer) inPacket() bool { return f.have > 0 || f.left > 0 }
 
 // watchedReader counts the server's answers.
 type watchedReader struct {
@@ -147,7 +160,8 @@ type watchedReader struct {
 func (r *watchedReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
-		r.w.event(0, n, r.f.feed(p[:n]), 0)
+		_, ended := r.f.feed(p[:n])
+		r.w.received(ended, r.f.inPacket())
 	}
 	return n, err
 }
@@ -161,9 +175,11 @@ type watchedWriter struct {
 }
 
 func (w *watchedWriter) Write(p []byte) (int, error) {
-	w.w.event(w.f.feed(p), 0, 0, 1)
+	begun, _ := w.f.feed(p)
+	w.w.requests(begun)
+	w.w.writes(1)
 	n, err := w.wc.Write(p)
-	w.w.event(0, 0, 0, -1)
+	w.w.writes(-1)
 	return n, err
 }
 

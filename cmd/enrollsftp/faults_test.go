@@ -176,9 +176,11 @@ func TestSFTPSubsystemNeverAnswers(t *testing.T) {
 		go func() { errc <- cmd.Wait() }()
 		select {
 		case <-errc:
-			if took := time.Since(start); took > 5*time.Second {
+			took := time.Since(start)
+			if took > 5*time.Second {
 				t.Errorf("run took %s to stop after SIGTERM", took)
 			}
+			t.Logf("run stopped %s after SIGTERM", took)
 		case <-time.After(15 * time.Second):
 			cmd.Process.Kill()
 			<-errc
