@@ -200,6 +200,23 @@ func (l *Ledger) lockWrite(ctx context.Context) (release func(), err error) {
 	if l.writer == nil {
 		return func() {}, nil // a ledger built by hand in a test
 	}
+	if beat, ok := ctx.Value(waitBeatKey{}).(func()); ok {
+		// Waiting for another writer is not being stuck (serve's /healthz).
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					beat()
+				}
+			}
+		}()
+	}
 	select {
 	case l.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -215,6 +232,15 @@ func (l *Ledger) lockWrite(ctx context.Context) (release func(), err error) {
 		return nil, fmt.Errorf("enroll: write lock: %w", err)
 	}
 	return func() { lk.Release(); <-l.writer }, nil
+}
+
+type waitBeatKey struct{}
+
+// WithWaitBeat returns a context under which a write waiting for the
+// ledger's write lock calls beat every second: a sign of life for a caller
+// that watches for stalls.
+func WithWaitBeat(ctx context.Context, beat func()) context.Context {
+	return context.WithValue(ctx, waitBeatKey{}, beat)
 }
 
 // pending lists the migrations not yet recorded, in name order, from a

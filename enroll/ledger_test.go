@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,5 +234,36 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	var n int
 	if err := l.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(names) {
 		t.Errorf("schema_migrations has %d rows (%v), want %d", n, err, len(names))
+	}
+}
+
+// TestWaitingWriterBeats: a write queued behind another writer of the same
+// process calls the context's beat while it waits, so serve's /healthz
+// does not take a source waiting its turn on the ledger for a stalled one.
+func TestWaitingWriterBeats(t *testing.T) {
+	ctx := context.Background()
+	l, err := OpenWith(ctx, filepath.Join(t.TempDir(), "ledger.db"), testKeys(t), nil, Options{LockWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	id := failedBatch(t, l, "census_1.csv")
+	tx, err := l.beginWrite(ctx) // another source's file, applying
+	if err != nil {
+		t.Fatal(err)
+	}
+	var beats atomic.Int32
+	done := make(chan error, 1)
+	go func() { done <- l.MarkDelivered(WithWaitBeat(ctx, func() { beats.Add(1) }), id, time.Now()) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for beats.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if beats.Load() == 0 {
+		t.Error("no beat in 10s of waiting for the write lock")
+	}
+	tx.Rollback()
+	if err := <-done; err != nil {
+		t.Errorf("the queued write, once the lock is free: %v", err)
 	}
 }

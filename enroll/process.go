@@ -372,9 +372,31 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 // were processed now; a rerun of them would be FILE_ALREADY_PROCESSED, and
 // `batches --status FAILED` should list only what still needs attention.
 func (t *txn) settleFailures(f File, id string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id FROM batches WHERE status = 'FAILED' AND superseded_by = ''
+	return supersedeFailures(t.ctx, t.tx, id, t.now, `SELECT id FROM batches WHERE status = 'FAILED' AND superseded_by = ''
 		AND id <> ? AND id <> ? AND (sha256 = ? OR (sha256 = '' AND source = ? AND file = ?))`,
 		id, f.RerunOf, f.SHA256, f.Source, f.Name)
+}
+
+// SettleDownloadFailures marks the failed downloads of a source's file name
+// as superseded by batch by: the file came whole at last, and its bytes
+// turned out to be processed already by that batch.
+func (l *Ledger) SettleDownloadFailures(ctx context.Context, source, file, by string) error {
+	tx, err := l.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := supersedeFailures(ctx, tx, by, l.Now().UTC(), `SELECT id FROM batches WHERE status = 'FAILED'
+		AND superseded_by = '' AND sha256 = '' AND source = ? AND file = ?`, source, file); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// supersedeFailures marks the batches query selects as superseded by batch
+// by, each with an audit event.
+func supersedeFailures(ctx context.Context, q execer, by string, now time.Time, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("enroll: settle failures: %w", err)
 	}
@@ -392,12 +414,12 @@ func (t *txn) settleFailures(f File, id string) error {
 		return fmt.Errorf("enroll: settle failures: %w", err)
 	}
 	for _, old := range ids {
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
-			id, old); err != nil {
+		if _, err := q.ExecContext(ctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
+			by, old); err != nil {
 			return fmt.Errorf("enroll: supersede %s: %w", old, err)
 		}
-		if err := audit(t.ctx, t.tx, auditEvent{batch: id, entity: "batch", id: old, action: "SUPERSEDED",
-			after: map[string]string{"superseded_by": id}, at: t.now}); err != nil {
+		if err := audit(ctx, q, auditEvent{batch: by, entity: "batch", id: old, action: "SUPERSEDED",
+			after: map[string]string{"superseded_by": by}, at: now}); err != nil {
 			return err
 		}
 	}

@@ -299,7 +299,7 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		return Staged{}, fmt.Errorf("ingest: download %s: %w", f.Path, err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
+		return Staged{}, &StagingError{err}
 	}
 	stop := c.abortOn(ctx)
 	defer stop()
@@ -310,15 +310,16 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 	defer rf.Close()
 	tmp, err := os.CreateTemp(dir, ".download-*") // CreateTemp makes it 0600
 	if err != nil {
-		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
+		return Staged{}, &StagingError{err}
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	// What is staged is encrypted at rest (internal/atrest).
-	w, err := c.AtRest.Encrypt(tmp)
+	enc, err := c.AtRest.Encrypt(tmp)
 	if err != nil {
 		tmp.Close()
-		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
+		return Staged{}, &StagingError{err}
 	}
+	w := stagingWriter{enc}
 	h := sha256.New()
 	var n int64
 	var st Staged
@@ -331,13 +332,13 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 		n, st, err = decodeWhile(ctx, c.MaxFileSize, rf, h, w, decode)
 	}
 	if err == nil {
-		err = w.Close() // the last chunk
+		err = staging(enc.Close()) // the last chunk
 	}
 	if err == nil {
-		err = tmp.Sync()
+		err = staging(tmp.Sync())
 	}
 	if cerr := tmp.Close(); err == nil {
-		err = cerr
+		err = staging(cerr)
 	}
 	if err != nil {
 		return Staged{}, cancelled(ctx, fmt.Errorf("ingest: download %s: %w", f.Path, c.Explain(err)))
@@ -362,9 +363,33 @@ func (c *Client) DownloadDecoded(ctx context.Context, f RemoteFile, dir string, 
 	}
 	st.Path = filepath.Join(dir, st.SHA256[:16]+"-"+enrollsftp.ShortName(name))
 	if err := os.Rename(tmp.Name(), st.Path); err != nil {
-		return Staged{}, fmt.Errorf("ingest: staging: %w", err)
+		return Staged{}, &StagingError{err}
 	}
 	return st, nil
+}
+
+// StagingError is a failure of the local staging folder (disk full, not
+// writable), not of the server or the file: a pass stops on it, and the
+// file is not blamed (no FAILED batch, no backoff).
+type StagingError struct{ Err error }
+
+func (e *StagingError) Error() string { return "ingest: staging: " + e.Err.Error() }
+func (e *StagingError) Unwrap() error { return e.Err }
+
+func staging(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &StagingError{err}
+}
+
+// stagingWriter marks the errors of writes into the staged copy as the
+// staging folder's.
+type stagingWriter struct{ w io.Writer }
+
+func (s stagingWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	return n, staging(err)
 }
 
 // decodeWhile streams rf through decode into dst, hashing the received

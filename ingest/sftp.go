@@ -114,9 +114,13 @@ func (c *Client) Broken() bool {
 	return err != nil
 }
 
-// abortOn closes the connection when ctx ends, until the returned stop is
-// called: pkg/sftp calls take no context, and a transfer stuck on a server
-// must still end on SIGTERM.
+// AbortOn closes the connection when ctx ends, until the returned stop is
+// called: pkg/sftp calls take no context, and a listing, upload or
+// transfer in progress must still end on SIGTERM.
+func (c *Client) AbortOn(ctx context.Context) (stop func() bool) {
+	return c.abortOn(ctx)
+}
+
 func (c *Client) abortOn(ctx context.Context) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { c.ssh.Close() })
 }

@@ -285,3 +285,39 @@ func TestFailedBatchIsSettledByALaterOne(t *testing.T) {
 		t.Errorf("rerun of the settled failure: %v, want FILE_ALREADY_PROCESSED", err)
 	}
 }
+
+// TestStagingFailureBlamesNoFile: when our own staging folder cannot take
+// a download (here: not a folder; in life, a full disk), the pass stops
+// without recording the file FAILED or backing it off: every file behind it
+// would fail the same way, and none of them is at fault.
+func TestStagingFailureBlamesNoFile(t *testing.T) {
+	s := sshdtest.Start(t)
+	root := t.TempDir()
+	src := sshdSource(s, root)
+	os.MkdirAll(src.Inbound, 0o700)
+	put(t, src.Inbound, "census_acme_20261115.csv", baseCensus, 0o600)
+	put(t, src.Inbound, "census_acme_20261116.csv", baseCensus+"C9,ACME,E9,Ivy,Late,,,5 Oak St,Boston,MA,02134,,ACTIVE,2020-01-06,\n", 0o600)
+	e := newEnv(t)
+	ctx := context.Background()
+	staging := filepath.Join(t.TempDir(), "staging")
+	if err := os.WriteFile(staging, nil, 0o600); err != nil { // a file where the folder should be
+		t.Fatal(err)
+	}
+	opts := RunOptions{Staging: staging, Now: func() time.Time { return e.now }}
+	for pass := 1; pass <= 2; pass++ {
+		if _, err := RunSource(ctx, e.l, discard, src, opts); Step(err) != "stage" {
+			t.Fatalf("pass %d: error %v (step %s), want the staging step", pass, err, Step(err))
+		}
+	}
+	if list, _ := e.l.Batches(ctx, enroll.Filter{}); len(list) != 0 {
+		t.Errorf("batches recorded for a local failure: %+v", list)
+	}
+	os.Remove(staging)
+	reports, err := RunSource(ctx, e.l, discard, src, opts)
+	if err != nil {
+		t.Fatalf("with staging fixed: %v", err)
+	}
+	checkOutcomes(t, "with staging fixed", outcomes(reports), map[string]string{
+		"census_acme_20261115.csv": enrollsftp.BatchApplied, "census_acme_20261116.csv": enrollsftp.BatchApplied,
+	})
+}

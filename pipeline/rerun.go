@@ -180,7 +180,8 @@ func connect(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Sour
 			return nil, nil, fmt.Errorf("pipeline: remote folder %s: %w", dir, c.Explain(err))
 		}
 	}
-	return r, func() { r.c.Close(); stop() }, nil
+	r.unwatch = c.AbortOn(ctx)
+	return r, func() { r.unwatch(); r.c.Close(); stop() }, nil
 }
 
 // decryptStaged decrypts a staged OpenPGP file beside it (mode 0600) and

@@ -73,6 +73,9 @@ type FileReport struct {
 // dialled again, and the pass goes on; its error then says how many files
 // failed. Only a source that cannot be reached or listed stops the pass.
 func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src Source, opts RunOptions) ([]FileReport, error) {
+	if opts.Progress != nil {
+		ctx = enroll.WithWaitBeat(ctx, opts.Progress) // waiting on the ledger is progress too
+	}
 	r, closeFn, err := connect(ctx, l, log, src, opts)
 	if err != nil {
 		return nil, &StepError{"connect", err}
@@ -82,10 +85,10 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 	var failed []error
 	if err := r.redeliver(); err != nil {
 		failed = append(failed, &StepError{"deliver", err})
-	}
-	if r.c.Broken() {
-		if err := r.redial(); err != nil {
-			return r.reports, &StepError{"connect", err}
+		if r.c.Broken() {
+			if err := r.redial(); err != nil {
+				return r.reports, &StepError{"connect", err}
+			}
 		}
 	}
 	listing, err := r.c.Discover(r.inbound, src.Patterns, src.MinFileAge, opts.Now(), src.PGP.CanDecrypt())
@@ -101,6 +104,7 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 	// A drop whose census did not go through holds back its elections,
 	// which may name people only that census brings; other drops go on.
 	held := map[string]string{}
+	suspect := false // something failed: the connection may be gone
 	for _, f := range ByDrop(listing.Ready) {
 		if err := ctx.Err(); err != nil {
 			return r.reports, err
@@ -117,16 +121,18 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 			log.Warn().Int("failures", n).Time("retry_after", until).Msg("download failed before: not retried yet")
 			r.reports = append(r.reports, FileReport{Source: src.Name, File: f.Name, Status: StatusDeferred,
 				Note: fmt.Sprintf("download failed %d times; retried after %s", n, until.UTC().Format(time.RFC3339))})
-			held[drop] = f.Name
+			if f.Type == enrollsftp.Census {
+				held[drop] = f.Name
+			}
 			continue
 		}
-		if r.c.Broken() {
+		if suspect && r.c.Broken() {
 			if err := r.redial(); err != nil {
 				return r.reports, &StepError{"connect", err}
 			}
 		}
 		err := r.take(f)
-		if err == nil {
+		if suspect = err != nil; !suspect {
 			continue
 		}
 		if cerr := ctx.Err(); cerr != nil {
@@ -137,6 +143,10 @@ func RunSource(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, src So
 		}
 		var refused *ingest.RefusedError
 		switch {
+		case errors.As(err, new(*ingest.StagingError)):
+			// Our disk, not the file: every file behind it would fail the
+			// same way, and none of them should be blamed for it.
+			return r.reports, &StepError{"stage", err}
 		case errors.As(err, &refused), errors.Is(err, ingest.ErrTooLarge):
 			// Not the file that was listed: left alone, taken again once it
 			// is a stable regular file (and then too large, if it is).
@@ -249,11 +259,14 @@ func Drop(name string) string {
 // redial replaces a connection that was cut (a stalled server, a transfer
 // that broke) so the pass can go on with the next file.
 func (r *sourceRun) redial() error {
+	r.unwatch()
 	r.c.Close()
 	c, err := ingest.Dial(r.ctx, r.ep, r.log)
 	if err != nil {
+		r.unwatch = func() bool { return false }
 		return err
 	}
+	r.unwatch = c.AbortOn(r.ctx)
 	c.MaxFileSize, c.AtRest = r.src.MaxFileSize, r.c.AtRest
 	r.c = c
 	r.log.Info().Msg("reconnected after the connection was cut")
@@ -269,6 +282,7 @@ type sourceRun struct {
 	opts                       RunOptions
 	c                          *ingest.Client
 	ep                         ingest.Endpoint // to dial again after a cut
+	unwatch                    func() bool     // stops closing c when ctx ends
 	stage                      string
 	inbound, outbound, archive string
 	reports                    []FileReport
@@ -304,9 +318,13 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		if staged.Path != "" && !stagedCopyOf(r.ctx, r.l, prior, staged.Path) {
 			os.Remove(staged.Path)
 		}
+		// Earlier failed downloads of it are settled: it came whole.
+		if err := r.l.SettleDownloadFailures(r.ctx, r.src.Name, f.Name, prior); err != nil {
+			return err
+		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
 		if err != nil {
-			return &StepError{"archive", err}
+			return &StepError{"archive", r.c.Explain(err)}
 		}
 		log.Info().Str("batch_id", prior).Str("archived", dst).Msg("same bytes already processed: archived without processing")
 		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Status: StatusSkipped,
@@ -340,7 +358,8 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 }
 
 // StepError says which step of a pass over a source failed: connect,
-// list, download, process, deliver or archive.
+// list, download, stage (the local staging folder), process, deliver or
+// archive.
 type StepError struct {
 	Step string
 	Err  error
@@ -418,7 +437,7 @@ func (r *sourceRun) redeliver() error {
 	// nor the new files: its outputs stay in the ledger for the next run.
 	var first error
 	for _, b := range pending {
-		if r.c.Broken() {
+		if first != nil && r.c.Broken() {
 			if err := r.redial(); err != nil {
 				return err
 			}
