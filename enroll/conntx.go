@@ -80,6 +80,21 @@ func (c *connTx) Rollback() error {
 	return c.Conn.Close()
 }
 
+// restart rolls back what the transaction did and begins a new one on the
+// same connection, the write lock held throughout: for a file rejected or
+// held after its rows were applied, where undoing everything and writing
+// again the little that stays costs less than a savepoint over the file
+// (whose journal keeps every page the file touched).
+func (c *connTx) restart(ctx context.Context) error {
+	if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
+		return fmt.Errorf("enroll: rollback: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("enroll: begin: %w", err)
+	}
+	return nil
+}
+
 func (c *connTx) unlock() {
 	if c.release != nil {
 		c.release()

@@ -267,3 +267,24 @@ func TestWaitingWriterBeats(t *testing.T) {
 		t.Errorf("the queued write, once the lock is free: %v", err)
 	}
 }
+
+// TestNewLedgerHasLargePages: a new ledger is made with 16 KiB pages (the
+// WAL mode every connection asks for would fix the 4 KiB default first).
+func TestNewLedgerHasLargePages(t *testing.T) {
+	l, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), testKeys(t), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var size int
+	var mode string
+	if err := l.db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if size != pageSize || mode != "wal" {
+		t.Errorf("page_size %d, journal_mode %s; want %d, wal", size, mode, pageSize)
+	}
+}

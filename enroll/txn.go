@@ -274,7 +274,7 @@ func (t *txn) authorize(rec Record) enrollsftp.Errors {
 // records, for a HELD batch: the records say what each row would do. They
 // are spooled to a temporary file, not memory, so a held file of any size
 // fits.
-func (t *txn) undoKeepingRecords() error {
+func (t *txn) undoKeepingRecords(restart func() error) error {
 	spool, err := os.CreateTemp("", "enrollsftp-held-*")
 	if err != nil {
 		return fmt.Errorf("enroll: hold: %w", err)
@@ -314,7 +314,7 @@ func (t *txn) undoKeepingRecords() error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("enroll: hold: %w", err)
 	}
-	if _, err := t.exec(`ROLLBACK TO apply`); err != nil {
+	if err := restart(); err != nil {
 		return fmt.Errorf("enroll: hold: %w", err)
 	}
 	if _, err := spool.Seek(0, 0); err != nil {
