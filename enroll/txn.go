@@ -168,8 +168,14 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		return out, dedup, fmt.Errorf("look up applied record: %w", err)
 	}
 
-	if _, err := t.exec(`SAVEPOINT row`); err != nil {
-		return out, dedup, err
+	// A census row raises every domain error before its first write
+	// (census); an election may fail a rule after one, so it runs in a
+	// savepoint.
+	savepoint := rec.Census == nil
+	if savepoint {
+		if _, err := t.exec(`SAVEPOINT row`); err != nil {
+			return out, dedup, err
+		}
 	}
 	var mark mark
 	if t.w != nil {
@@ -184,22 +190,26 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	}
 	var domain *enrollsftp.Error
 	if errors.As(derr, &domain) {
-		if _, err := t.exec(`ROLLBACK TO row`); err != nil {
-			return out, dedup, err
+		if savepoint {
+			if _, err := t.exec(`ROLLBACK TO row`); err != nil {
+				return out, dedup, err
+			}
+			if _, err := t.exec(`RELEASE row`); err != nil {
+				return out, dedup, err
+			}
 		}
 		if t.w != nil {
 			t.w.undo(mark)
-		}
-		if _, err := t.exec(`RELEASE row`); err != nil {
-			return out, dedup, err
 		}
 		return rejected(out, enrollsftp.Errors{domain}), dedup, nil
 	}
 	if derr != nil {
 		return out, dedup, derr
 	}
-	if _, err := t.exec(`RELEASE row`); err != nil {
-		return out, dedup, err
+	if savepoint {
+		if _, err := t.exec(`RELEASE row`); err != nil {
+			return out, dedup, err
+		}
 	}
 	// Buffered: no later row of the file reads it, as a repeated key is
 	// rejected by the in-file check (seenInFile) before this replay check.
@@ -216,6 +226,17 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		out.PerPayPeriod = enrollsftp.FormatCents(*res.perPeriod)
 	}
 	return out, dedup, nil
+}
+
+// afterWrites turns a domain error met after a row's first write into a
+// failure of the file: without a savepoint the row's writes cannot be
+// undone alone, and a file is applied whole or not at all.
+func afterWrites(err error) error {
+	var domain *enrollsftp.Error
+	if errors.As(err, &domain) {
+		return fmt.Errorf("enroll: %s after the row's first write: %s", domain.Code, domain.Message)
+	}
+	return err
 }
 
 // result is what an applied record reports back for its ack line.

@@ -181,6 +181,11 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 	if err != nil {
 		return enrollsftp.Batch{}, err
 	}
+	if rows != nil {
+		var stop func()
+		rows, stop = readAhead(rows)
+		defer stop()
+	}
 	if o.Progress != nil && rows != nil {
 		rows = withProgress(rows, o.Progress)
 	}
