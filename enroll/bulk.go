@@ -52,9 +52,8 @@ func (b *bulk) statement(n int) string {
 	return b.sql[n]
 }
 
-// writer is the set of buffers of one file's transaction. A row's domain
-// changes run in a savepoint; mark and undo keep the buffers in step with
-// it, so a rolled-back row leaves no buffered event behind either.
+// writer is the set of buffers of one file's transaction. A row a rule
+// rejects drops what it buffered (mark, undo).
 type writer struct {
 	audit, kyc, records, applied *bulk
 }
@@ -92,8 +91,8 @@ func (w *writer) undo(m mark) {
 }
 
 // flush writes the buffered rows: only whole statements of bulkRows
-// unless all is set. It must run between rows, never inside a row's
-// savepoint, where a rollback would take earlier rows' writes with it.
+// unless all is set. It runs between rows, so what a row buffered is
+// written only once the row is decided.
 func (t *txn) flush(all bool) error {
 	if t.w == nil {
 		return nil
@@ -103,7 +102,7 @@ func (t *txn) flush(all bool) error {
 		done := 0
 		for left := b.rows() - done; left >= bulkRows || (all && left > 0); left = b.rows() - done {
 			n := min(left, bulkRows)
-			if _, err := t.exec(b.statement(n), b.args[done*width:(done+n)*width]...); err != nil {
+			if _, err := t.execStmt(b.statement(n), b.args[done*width:(done+n)*width]...); err != nil {
 				return fmt.Errorf("enroll: write %s: %w", b.table, err)
 			}
 			done += n

@@ -104,19 +104,16 @@ func (t *txn) census(c *validate.Census) (result, error) {
 		}
 	}
 	// Every rule that rejects a census row has been checked: from here on
-	// the row writes, and a census row runs in no savepoint (each cost a
-	// sub-journal of the pages it touched). A domain error past this point
-	// (a version conflict, which one writer cannot meet) fails the file
-	// rather than leave half a row behind.
+	// the row writes (see apply).
 	p, changed, err := t.upsertPerson(p, c, mac)
-	if err == nil {
-		err = t.upsertEmployment(emp, p.ID, c)
-	}
-	if err == nil {
-		err = t.verify(p, changed, c.SSN)
-	}
 	if err != nil {
-		return res, afterWrites(err)
+		return res, err
+	}
+	if err := t.upsertEmployment(emp, p.ID, c); err != nil {
+		return res, err
+	}
+	if err := t.verify(p, changed, c.SSN); err != nil {
+		return res, err
 	}
 	if p.KYCStatus == kyc.Failed {
 		res.warnings = enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.KYCFailed, "",

@@ -39,6 +39,9 @@ type txn struct {
 	// Process's transaction has one; elsewhere (ApproveKYC) it is nil and
 	// audit events are written at once.
 	w *writer
+	// wrote says the current row has run a statement that changes the
+	// ledger: a rule failing after it cannot reject the row alone.
+	wrote bool
 	// seen holds every dedup key of the file so far. It answers "not seen"
 	// for almost every row without a query; a "maybe" is settled in SQL.
 	seen *bloom.BloomFilter
@@ -73,7 +76,14 @@ func (t *txn) closeStmts() {
 	}
 }
 
+// exec runs a statement that changes the ledger for the current row.
 func (t *txn) exec(query string, args ...any) (sql.Result, error) {
+	t.wrote = true
+	return t.execStmt(query, args...)
+}
+
+// execStmt runs a statement on behalf of no row (buffered rows written).
+func (t *txn) execStmt(query string, args ...any) (sql.Result, error) {
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err
@@ -168,19 +178,16 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		return out, dedup, fmt.Errorf("look up applied record: %w", err)
 	}
 
-	// A census row raises every domain error before its first write
-	// (census); an election may fail a rule after one, so it runs in a
-	// savepoint.
-	savepoint := rec.Census == nil
-	if savepoint {
-		if _, err := t.exec(`SAVEPOINT row`); err != nil {
-			return out, dedup, err
-		}
-	}
+	// A row runs in no savepoint (each cost a sub-journal of the pages it
+	// touched): every rule that rejects a row is checked before the row's
+	// first write. A domain error after one (a version conflict, which a
+	// lone writer cannot meet) fails the file instead of leaving half a row
+	// behind; buffered rows are dropped (mark, undo).
 	var mark mark
 	if t.w != nil {
 		mark = t.w.mark()
 	}
+	t.wrote = false
 	var res result
 	var derr error
 	if rec.Census != nil {
@@ -189,15 +196,10 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		res, derr = t.election(rec.Election)
 	}
 	var domain *enrollsftp.Error
+	if errors.As(derr, &domain) && t.wrote {
+		return out, dedup, fmt.Errorf("enroll: %s after the row's first write: %s", domain.Code, domain.Message)
+	}
 	if errors.As(derr, &domain) {
-		if savepoint {
-			if _, err := t.exec(`ROLLBACK TO row`); err != nil {
-				return out, dedup, err
-			}
-			if _, err := t.exec(`RELEASE row`); err != nil {
-				return out, dedup, err
-			}
-		}
 		if t.w != nil {
 			t.w.undo(mark)
 		}
@@ -205,11 +207,6 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	}
 	if derr != nil {
 		return out, dedup, derr
-	}
-	if savepoint {
-		if _, err := t.exec(`RELEASE row`); err != nil {
-			return out, dedup, err
-		}
 	}
 	// Buffered: no later row of the file reads it, as a repeated key is
 	// rejected by the in-file check (seenInFile) before this replay check.
@@ -226,17 +223,6 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		out.PerPayPeriod = enrollsftp.FormatCents(*res.perPeriod)
 	}
 	return out, dedup, nil
-}
-
-// afterWrites turns a domain error met after a row's first write into a
-// failure of the file: without a savepoint the row's writes cannot be
-// undone alone, and a file is applied whole or not at all.
-func afterWrites(err error) error {
-	var domain *enrollsftp.Error
-	if errors.As(err, &domain) {
-		return fmt.Errorf("enroll: %s after the row's first write: %s", domain.Code, domain.Message)
-	}
-	return err
 }
 
 // result is what an applied record reports back for its ack line.
