@@ -288,3 +288,31 @@ func TestNewLedgerHasLargePages(t *testing.T) {
 		t.Errorf("page_size %d, journal_mode %s; want %d, wal", size, mode, pageSize)
 	}
 }
+
+// TestAuditKeepsWhatChanged: a change event keeps, on each side, only the
+// fields that differ; a CREATE keeps the whole row.
+func TestAuditKeepsWhatChanged(t *testing.T) {
+	type row struct {
+		ID      string `json:"id"`
+		Address string `json:"address_line1"`
+		City    string `json:"city"`
+		Version int    `json:"version"`
+	}
+	old := row{"p1", "1 Main St", "Boston", 1}
+	moved := row{"p1", "9 Elm St", "Boston", 2}
+	for _, tt := range []struct {
+		name          string
+		before, after any
+		wantB, wantA  string
+	}{
+		{"update", old, moved, `{"address_line1":"1 Main St","version":1}`, `{"address_line1":"9 Elm St","version":2}`},
+		{"create", nil, moved, ``, `{"id":"p1","address_line1":"9 Elm St","city":"Boston","version":2}`},
+		{"a field added", map[string]string{"status": "A"}, map[string]string{"status": "A", "end": "x"}, `{}`, `{"end":"x"}`},
+		{"not objects", "x", "y", `"x"`, `"y"`},
+	} {
+		b, a := snapshots(tt.before, tt.after)
+		if b != tt.wantB || a != tt.wantA {
+			t.Errorf("%s: %s → %s, want %s → %s", tt.name, b, a, tt.wantB, tt.wantA)
+		}
+	}
+}

@@ -362,19 +362,52 @@ func auditJSON(v any) string {
 }
 
 func audit(ctx context.Context, q execer, e auditEvent) error {
+	bj, aj := snapshots(e.before, e.after)
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (batch_id, line, idem_key, entity, entity_id,
 		action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.batch, e.line, e.idem, e.entity, e.id, e.action, auditJSON(e.before), auditJSON(e.after), stamp(e.at))
+		e.batch, e.line, e.idem, e.entity, e.id, e.action, bj, aj, stamp(e.at))
 	if err != nil {
 		return fmt.Errorf("enroll: audit: %w", err)
 	}
 	return nil
 }
 
+// snapshots are an event's before and after as stored: JSON, and for a
+// change of an existing row only the fields that changed.
+func snapshots(before, after any) (string, string) {
+	bj, aj := auditJSON(before), auditJSON(after)
+	if bj != "" && aj != "" {
+		return changed(bj, aj)
+	}
+	return bj, aj
+}
+
+// changed reduces the JSON snapshots of a row before and after a change to
+// the fields that differ, each side with its own values: what an UPDATE
+// event keeps. The CREATE event holds the whole row once, so the history
+// of every field can still be rebuilt; an update event no longer repeats
+// the fields it did not touch (a person is ~600 bytes a snapshot).
+func changed(before, after string) (string, string) {
+	var b, a map[string]json.RawMessage
+	if json.Unmarshal([]byte(before), &b) != nil || json.Unmarshal([]byte(after), &a) != nil {
+		return before, after // not two objects: kept whole
+	}
+	for k, v := range a {
+		if old, ok := b[k]; ok && string(old) == string(v) {
+			delete(a, k)
+			delete(b, k)
+		}
+	}
+	bj, _ := json.Marshal(b) // map keys sorted: stable bytes
+	aj, _ := json.Marshal(a)
+	return string(bj), string(aj)
+}
+
 // audit records a change made by the current record.
 func (t *txn) audit(entity, id, action string, before, after any) error {
 	if t.w != nil {
-		t.w.audit.add(t.batch, t.line, t.idem, entity, id, action, auditJSON(before), auditJSON(after), stamp(t.now))
+		bj, aj := snapshots(before, after)
+		t.w.audit.add(t.batch, t.line, t.idem, entity, id, action, bj, aj, stamp(t.now))
 		return nil
 	}
 	return audit(t.ctx, t, auditEvent{batch: t.batch, line: t.line, idem: t.idem, entity: entity, id: id,
