@@ -62,6 +62,7 @@ type Record struct {
 	Election    *validate.Election
 	ContentHash string   // of the normalized cells, record_id excluded
 	Raw         []string // input cells as read; File.Mask hides what must not be stored
+	keyed       bool     // ContentHash is already the keyed form (Keys.Content)
 }
 
 // Rows yields records: io.EOF after the last, an *enrollsftp.FileError when
@@ -221,36 +222,64 @@ const dedupKeys = 2_000_000
 // applyAll applies every row, counting outcomes. It returns file errors when
 // the reader rejects the file part-way.
 func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error) {
-	for n := 0; ; n++ {
-		if n%1024 == 0 {
-			if err := t.cancel.Err(); err != nil {
-				return nil, err
+	chunk := make([]Record, 0, lookAhead)
+	for n := 0; ; {
+		// A chunk of rows is read first, so that whether each was applied
+		// before is asked in one query for them all (lookAheadApplied).
+		chunk = chunk[:0]
+		var end error
+		for len(chunk) < lookAhead {
+			rec, err := rows()
+			if err != nil {
+				end = err
+				break
 			}
+			chunk = append(chunk, rec)
 		}
-		rec, err := rows()
-		if errors.Is(err, io.EOF) {
-			return nil, t.flush(true)
-		}
-		var fe *enrollsftp.FileError
-		if errors.As(err, &fe) {
-			return fe.Errors, nil // the rows are undone: their buffers are dropped
-		}
-		if err != nil {
+		if err := t.lookAheadApplied(chunk); err != nil {
 			return nil, err
 		}
+		for i := range chunk {
+			if n%1024 == 0 {
+				if err := t.cancel.Err(); err != nil {
+					return nil, err
+				}
+			}
+			n++
+			if err := t.applyOne(b, chunk[i]); err != nil {
+				return nil, err
+			}
+			chunk[i] = Record{}
+		}
+		var fe *enrollsftp.FileError
+		switch {
+		case end == nil:
+		case errors.Is(end, io.EOF):
+			return nil, t.flush(true)
+		case errors.As(end, &fe):
+			return fe.Errors, nil // the rows are undone: their buffers are dropped
+		default:
+			return nil, end
+		}
+	}
+}
+
+// applyOne applies one record and stores its ack line.
+func (t *txn) applyOne(b *enrollsftp.Batch, rec Record) error {
+	{
 		out, dedup, err := t.apply(rec)
 		if err != nil {
-			return nil, fmt.Errorf("enroll: line %d: %w", rec.Line, err)
+			return fmt.Errorf("enroll: line %d: %w", rec.Line, err)
 		}
 		var raw []string
 		if out.Status == enrollsftp.RecordRejected {
 			raw = t.mask(rec.Raw)
 		}
 		if err := t.insertRecord(out, dedup, raw); err != nil {
-			return nil, err
+			return err
 		}
 		if err := t.flush(false); err != nil {
-			return nil, err
+			return err
 		}
 		failpoint.Hit(failpoint.MidApply)
 		b.Rows++
@@ -265,6 +294,7 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 			b.PendingKYC++
 		}
 	}
+	return nil
 }
 
 // insertRecord stores a record's ack line and, for a rejected record, its

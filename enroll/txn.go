@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"github.com/bits-and-blooms/bloom/v3"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"enrollsftp"
@@ -39,6 +41,9 @@ type txn struct {
 	// Process's transaction has one; elsewhere (ApproveKYC) it is nil and
 	// audit events are written at once.
 	w *writer
+	// ahead answers, for the keys of the chunk being applied, whether a
+	// record was applied before (lookAheadApplied).
+	ahead map[string]*appliedRow
 	// wrote says the current row has run a statement that changes the
 	// ledger: a rule failing after it cannot reject the row alone.
 	wrote bool
@@ -119,20 +124,7 @@ func (t *txn) today() string { return t.now.Format(isoDate) }
 func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error) {
 	out = enrollsftp.Outcome{Line: rec.Line, RecordID: rec.RecordID, EmployerID: rec.EmployerID,
 		EmployeeID: rec.EmployeeID, Action: rec.Action}
-	// Only a keyed form of the content hash is stored (see Keys.Content).
-	rec.ContentHash = t.l.keys.Content(rec.ContentHash)
-	key := rec.RecordID
-	if key == "" {
-		key = "hmac:" + rec.ContentHash
-	}
-	// An SSN-shaped record_id is kept only keyed, as the content hash is:
-	// the ack shows it masked, and the stored keys must still tell apart
-	// two ids that mask alike. Before, it was kept as sent: a replay is
-	// still looked for under that too (legacy).
-	legacy := key
-	if rec.RecordID != "" {
-		key = t.keyed(key)
-	}
+	key, legacy := t.idemKeys(&rec)
 	dedup = t.keyed(rec.EmployerID) + "\x1f" + key
 	t.line, t.idem = rec.Line, key
 
@@ -159,9 +151,16 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		line        int
 	}
 	for _, k := range []string{key, legacy} {
-		err = t.queryRow(`SELECT content_hash, batch_id, line FROM applied_records
-			WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), k).
-			Scan(&prior.hash, &prior.batch, &prior.line)
+		if p, ok := t.ahead[rec.EmployerID+"\x1f"+k]; ok { // asked with the chunk
+			err = sql.ErrNoRows
+			if p != nil {
+				prior.hash, prior.batch, prior.line, err = p.hash, p.batch, p.line, nil
+			}
+		} else {
+			err = t.queryRow(`SELECT content_hash, batch_id, line FROM applied_records
+				WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), k).
+				Scan(&prior.hash, &prior.batch, &prior.line)
+		}
 		if k == legacy || !errors.Is(err, sql.ErrNoRows) {
 			break
 		}
@@ -223,6 +222,89 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		out.PerPayPeriod = enrollsftp.FormatCents(*res.perPeriod)
 	}
 	return out, dedup, nil
+}
+
+// idemKeys returns a record's idempotency key as stored, and the form an
+// older version stored it in (legacy; the same for most). It turns the
+// record's content hash into its keyed form, once: only that is stored
+// (see Keys.Content).
+func (t *txn) idemKeys(rec *Record) (key, legacy string) {
+	if !rec.keyed {
+		rec.ContentHash, rec.keyed = t.l.keys.Content(rec.ContentHash), true
+	}
+	key = rec.RecordID
+	if key == "" {
+		key = "hmac:" + rec.ContentHash
+	}
+	// An SSN-shaped record_id is kept only keyed, as the content hash is:
+	// the ack shows it masked, and the stored keys must still tell apart
+	// two ids that mask alike. Before, it was kept as sent: a replay is
+	// still looked for under that too (legacy).
+	legacy = key
+	if rec.RecordID != "" {
+		key = t.keyed(key)
+	}
+	return key, legacy
+}
+
+// lookAhead is how many rows are read before they are applied, so that the
+// idempotency ledger is asked about all of them in one query per employer
+// instead of one query a row: a nightly full file is mostly rows applied
+// before, each a DUPLICATE after that look-up.
+const lookAhead = 256
+
+// appliedRow is an applied_records row: a record applied before.
+type appliedRow struct {
+	hash, batch string
+	line        int
+}
+
+// lookAheadApplied asks which records of the chunk were applied before,
+// by their (current) idempotency keys, sorted, and keeps the answers in
+// t.ahead for apply: nil for a key not applied. The answers hold for the
+// whole chunk: a row applied within it makes any later row with its key a
+// duplicate in the file, which apply finds first.
+func (t *txn) lookAheadApplied(chunk []Record) error {
+	clear(t.ahead)
+	if t.ahead == nil {
+		t.ahead = map[string]*appliedRow{}
+	}
+	byEmployer := map[string][]string{}
+	for i := range chunk {
+		key, _ := t.idemKeys(&chunk[i])
+		e := chunk[i].EmployerID
+		if _, dup := t.ahead[e+"\x1f"+key]; !dup {
+			t.ahead[e+"\x1f"+key] = nil
+			byEmployer[e] = append(byEmployer[e], key)
+		}
+	}
+	for employer, keys := range byEmployer {
+		slices.Sort(keys)
+		args := make([]any, 0, len(keys)+2)
+		args = append(args, employer, string(t.fileType))
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		rows, err := t.query(`SELECT idem_key, content_hash, batch_id, line FROM applied_records
+			WHERE employer_id = ? AND file_type = ? AND idem_key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("enroll: look up applied records: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var p appliedRow
+			if err := rows.Scan(&k, &p.hash, &p.batch, &p.line); err != nil {
+				rows.Close()
+				return fmt.Errorf("enroll: look up applied records: %w", err)
+			}
+			t.ahead[employer+"\x1f"+k] = &p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("enroll: look up applied records: %w", err)
+		}
+	}
+	return nil
 }
 
 // result is what an applied record reports back for its ack line.
