@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,10 +20,40 @@ type bulk struct {
 	cols  []string
 	args  []any
 	sql   map[int]string // rows per statement → its text
+	// sortBy, when ≥ 0, is the column whose order the table's key follows
+	// where the rows come in no order (a content hash): sortedRows are held
+	// and written sorted by it, so each batch of inserts walks the b-tree
+	// once in order instead of landing on random pages.
+	sortBy int
 }
 
+// sortedRows is how many rows a sorted table holds before writing them.
+const sortedRows = 4096
+
 func newBulk(table string, cols ...string) *bulk {
-	return &bulk{table: table, cols: cols, sql: map[int]string{}}
+	return &bulk{table: table, cols: cols, sql: map[int]string{}, sortBy: -1}
+}
+
+// sorted makes b hold its rows and write them in the order of column col.
+func (b *bulk) sorted(col string) *bulk {
+	b.sortBy = slices.Index(b.cols, col)
+	return b
+}
+
+// sort orders the held rows by the sort column.
+func (b *bulk) sort() {
+	w, n := len(b.cols), b.rows()
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(i int) string { s, _ := b.args[i*w+b.sortBy].(string); return s }
+	slices.SortStableFunc(idx, func(x, y int) int { return strings.Compare(key(x), key(y)) })
+	out := make([]any, 0, len(b.args))
+	for _, i := range idx {
+		out = append(out, b.args[i*w:(i+1)*w]...)
+	}
+	b.args = out
 }
 
 func (b *bulk) add(args ...any) {
@@ -64,8 +95,9 @@ func newWriter() *writer {
 			"before", "after", "at"),
 		kyc: newBulk("kyc_verifications", "id", "person_id", "status", "codes", "method", "created_at"),
 		records: newBulk("batch_records", "batch_id", "line", "record_id", "employer_id", "employee_id", "action",
-			"status", "codes", "message", "per_period", "dedup_key", "raw"),
-		applied: newBulk("applied_records", "employer_id", "file_type", "idem_key", "content_hash", "batch_id", "line"),
+			"status", "codes", "message", "per_period", "dedup_key", "raw").sorted("dedup_key"),
+		applied: newBulk("applied_records", "employer_id", "file_type", "idem_key", "content_hash", "batch_id", "line").
+			sorted("idem_key"),
 	}
 }
 
@@ -99,6 +131,12 @@ func (t *txn) flush(all bool) error {
 	}
 	for _, b := range t.w.all() {
 		width := len(b.cols)
+		if b.sortBy >= 0 {
+			if !all && b.rows() < sortedRows {
+				continue
+			}
+			b.sort()
+		}
 		done := 0
 		for left := b.rows() - done; left >= bulkRows || (all && left > 0); left = b.rows() - done {
 			n := min(left, bulkRows)
