@@ -65,20 +65,20 @@ func (t *txn) census(c *validate.Census) (result, error) {
 	} else if !ok {
 		return res, enrollsftp.Errorf(enrollsftp.EmployerNotFound, "employer_id", "employer "+c.EmployerID+" is not in the plans")
 	}
-	emp, err := t.employment(c.EmployerID, c.EmployeeID)
+	emp, err := t.employmentAhead(c.EmployerID, c.EmployeeID)
 	if err != nil {
 		return res, err
 	}
 	var p *person
 	if emp != nil {
-		if p, err = personBy(t, t, "id", emp.PersonID); err != nil {
+		if p, err = t.personAhead(emp.PersonID); err != nil {
 			return res, err
 		}
 	}
 	var mac []byte
 	if c.SSN != "" {
-		mac = t.l.keys.MatchKey(c.SSN)
-		bySSN, err := personBy(t, t, "ssn_hmac", mac)
+		mac = t.matchKey(c.SSN)
+		bySSN, err := t.personAhead(mac)
 		if err != nil {
 			return res, err
 		}
@@ -94,9 +94,8 @@ func (t *txn) census(c *validate.Census) (result, error) {
 		}
 	}
 	if c.Email != "" {
-		var other string
-		err := t.queryRow(`SELECT id FROM persons WHERE email_key = ?`, strings.ToLower(c.Email)).Scan(&other)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		other, err := t.emailHolder(strings.ToLower(c.Email))
+		if err != nil {
 			return res, err
 		}
 		if other != "" && (p == nil || other != p.ID) {
@@ -104,8 +103,11 @@ func (t *txn) census(c *validate.Census) (result, error) {
 		}
 	}
 	// Every rule that rejects a census row has been checked: from here on
-	// the row writes (see apply).
+	// the row writes (see apply), and what the chunk looked up ahead of it
+	// about this person and employment no longer holds.
+	matched := p
 	p, changed, err := t.upsertPerson(p, c, mac)
+	t.ahc.forget(c.EmployerID, c.EmployeeID, matched, p)
 	if err != nil {
 		return res, err
 	}
