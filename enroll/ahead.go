@@ -21,7 +21,9 @@ type censusAhead struct {
 	macs    map[string][]byte         // SSN → its match key, computed once
 }
 
-// lookAheadCensus fetches what the chunk's valid census rows will look up.
+// lookAheadCensus fetches what the chunk's valid rows will look up: for a
+// census row its employment, person (by match key, by id) and email; for
+// an election its employment and person.
 func (t *txn) lookAheadCensus(chunk []Record) error {
 	a := &censusAhead{emps: map[[2]string]*employment{}, persons: map[string]*person{},
 		emails: map[string]string{}, macs: map[string][]byte{}}
@@ -29,6 +31,14 @@ func (t *txn) lookAheadCensus(chunk []Record) error {
 	byEmployer := map[string][]any{}
 	var macs, emails []any
 	for _, rec := range chunk {
+		if e := rec.Election; e != nil && len(rec.Errors) == 0 {
+			// An election looks up its employment and, through it, its person.
+			if k := [2]string{e.EmployerID, e.EmployeeID}; !has(a.emps, k) {
+				a.emps[k] = nil
+				byEmployer[e.EmployerID] = append(byEmployer[e.EmployerID], e.EmployeeID)
+			}
+			continue
+		}
 		c := rec.Census
 		if c == nil || len(rec.Errors) > 0 {
 			continue
@@ -129,6 +139,13 @@ func (a *censusAhead) forget(employer, employee string, before, after *person) {
 		if p.Email != "" {
 			delete(a.emails, strings.ToLower(p.Email))
 		}
+	}
+}
+
+// forgetPerson drops a person an election row wrote (a KYC verdict).
+func (a *censusAhead) forgetPerson(id string) {
+	if a != nil {
+		delete(a.persons, "id\x1f"+id)
 	}
 }
 

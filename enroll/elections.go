@@ -17,7 +17,7 @@ func (t *txn) election(e *validate.Election) (result, error) {
 	} else if !ok {
 		return result{}, enrollsftp.Errorf(enrollsftp.EmployerNotFound, "employer_id", "employer "+e.EmployerID+" is not in the plans")
 	}
-	emp, err := t.employment(e.EmployerID, e.EmployeeID)
+	emp, err := t.employmentAhead(e.EmployerID, e.EmployeeID)
 	if err != nil {
 		return result{}, err
 	}
@@ -82,7 +82,7 @@ func (t *txn) checkLimit(p *plan, py *planYear, tier string, annual int64, dob s
 // the enrollment must wait for KYC, and the person's date of birth (which
 // the limit check needs) from the same read.
 func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrollsftp.Errors, dob string, err error) {
-	per, err := personBy(t, t, "id", personID)
+	per, err := t.personAhead(personID)
 	if err != nil {
 		return false, nil, "", err
 	}
@@ -102,7 +102,9 @@ func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrolls
 			return false, nil, dob, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
 				"HSA enrollment needs "+strings.Join(missing, ", ")+" in the census")
 		}
-		if err := t.verify(per, false, id.SSN); err != nil {
+		err = t.verify(per, false, id.SSN)
+		t.ahc.forgetPerson(per.ID) // verify may have written it
+		if err != nil {
 			return false, nil, dob, err
 		}
 		if per.KYCStatus == kyc.Failed {

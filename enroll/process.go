@@ -239,10 +239,8 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 		if err := t.lookAheadApplied(chunk); err != nil {
 			return nil, err
 		}
-		if t.fileType == enrollsftp.Census {
-			if err := t.lookAheadCensus(chunk); err != nil {
-				return nil, err
-			}
+		if err := t.lookAheadCensus(chunk); err != nil {
+			return nil, err
 		}
 		for i := range chunk {
 			if n%1024 == 0 {
