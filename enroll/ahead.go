@@ -23,14 +23,20 @@ type censusAhead struct {
 
 // lookAheadCensus fetches what the chunk's valid rows will look up: for a
 // census row its employment, person (by match key, by id) and email; for
-// an election its employment and person.
+// an election its employment and person. Rows applied before (found by
+// lookAheadApplied, which runs first) look up nothing: a nightly file is
+// mostly such rows.
 func (t *txn) lookAheadCensus(chunk []Record) error {
 	a := &censusAhead{emps: map[[2]string]*employment{}, persons: map[string]*person{},
 		emails: map[string]string{}, macs: map[string][]byte{}}
 	t.ahc = a
 	byEmployer := map[string][]any{}
 	var macs, emails []any
-	for _, rec := range chunk {
+	for i := range chunk {
+		rec := &chunk[i]
+		if key, _ := t.idemKeys(rec); t.ahead[rec.EmployerID+"\x1f"+key] != nil {
+			continue // applied before: a DUPLICATE (or a reused id), no domain look-up
+		}
 		if e := rec.Election; e != nil && len(rec.Errors) == 0 {
 			// An election looks up its employment and, through it, its person.
 			if k := [2]string{e.EmployerID, e.EmployeeID}; !has(a.emps, k) {
