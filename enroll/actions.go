@@ -42,14 +42,19 @@ func (t *txn) enroll(e *validate.Election, emp *employment) (result, error) {
 			return result{}, err
 		}
 	}
-	pending, warn, dob, err := t.requirements(p, emp.PersonID)
+	person, id, err := t.requirements(p, emp.PersonID)
 	if err != nil {
 		return result{}, err
 	}
-	if err := t.checkLimit(p, py, e.CoverageTier, e.AnnualCents, dob); err != nil {
+	if err := t.checkLimit(p, py, e.CoverageTier, e.AnnualCents, person.dob); err != nil {
 		return result{}, err
 	}
 	per, periods, err := t.schedule(e.EmployerID, py, e.EffectiveDate, e.AnnualCents, 0)
+	if err != nil {
+		return result{}, err
+	}
+	// The first write of the row: every rule that rejects it was checked.
+	pending, warn, err := t.kycHold(p, person, id)
 	if err != nil {
 		return result{}, err
 	}

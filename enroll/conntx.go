@@ -81,10 +81,13 @@ func (c *connTx) Rollback() error {
 }
 
 // restart rolls back what the transaction did and begins a new one on the
-// same connection, the write lock held throughout: for a file rejected or
-// held after its rows were applied, where undoing everything and writing
+// same connection, the write lock file held throughout: for a file rejected
+// or held after its rows were applied, where undoing everything and writing
 // again the little that stays costs less than a savepoint over the file
-// (whose journal keeps every page the file touched).
+// (whose journal keeps every page the file touched). SQLite's own lock is
+// free between the two statements; a writer that does not take the lock
+// file (the sqlite3 shell) could get in, and BEGIN IMMEDIATE then waits for
+// it as long as the busy timeout.
 func (c *connTx) restart(ctx context.Context) error {
 	if _, err := c.ExecContext(ctx, `ROLLBACK`); err != nil {
 		return fmt.Errorf("enroll: rollback: %w", err)

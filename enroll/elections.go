@@ -77,42 +77,54 @@ func (t *txn) checkLimit(p *plan, py *planYear, tier string, annual int64, dob s
 	return nil
 }
 
-// requirements checks what a plan type needs of the person: a date of birth
-// for FSAs, full and verified identity (KYC) for an HSA. It returns whether
-// the enrollment must wait for KYC, and the person's date of birth (which
-// the limit check needs) from the same read.
-func (t *txn) requirements(p *plan, personID string) (pending bool, warn enrollsftp.Errors, dob string, err error) {
+// requirements checks, reading only, what a plan type needs of the person:
+// a date of birth for FSAs, a full identity for an HSA (verified later, by
+// kycHold, once no rule can reject the row). It returns the person (whose
+// date of birth the limit check needs) and, for an HSA, the identity.
+func (t *txn) requirements(p *plan, personID string) (*person, kyc.Identity, error) {
+	var id kyc.Identity
 	per, err := t.personAhead(personID)
 	if err != nil {
-		return false, nil, "", err
+		return nil, id, err
 	}
-	dob = per.dob
+	if per == nil {
+		return nil, id, fmt.Errorf("enroll: person %s of an employment is not on file", personID)
+	}
 	switch p.typ {
 	case "FSA", "LPFSA", "DCFSA":
 		if per.dob == "" {
-			return false, nil, dob, enrollsftp.Errorf(enrollsftp.RequiredFieldMissing, "dob",
+			return nil, id, enrollsftp.Errorf(enrollsftp.RequiredFieldMissing, "dob",
 				"a date of birth is required for "+p.typ+" enrollment: send it in the census")
 		}
 	case "HSA":
-		id, err := t.identity(per, "")
-		if err != nil {
-			return false, nil, dob, err
+		if id, err = t.identity(per, ""); err != nil {
+			return nil, id, err
 		}
 		if missing := missingIdentity(id); len(missing) > 0 {
-			return false, nil, dob, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
+			return nil, id, enrollsftp.Errorf(enrollsftp.KYCRequired, "",
 				"HSA enrollment needs "+strings.Join(missing, ", ")+" in the census")
 		}
-		err = t.verify(per, false, id.SSN)
-		t.ahc.forgetPerson(per.ID) // verify may have written it
-		if err != nil {
-			return false, nil, dob, err
-		}
-		if per.KYCStatus == kyc.Failed {
-			return true, enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.KYCFailed, "",
-				"held until KYC is approved: "+strings.ReplaceAll(per.KYCCodes, ";", ", "))}, dob, nil
-		}
 	}
-	return false, nil, dob, nil
+	return per, id, nil
+}
+
+// kycHold verifies the identity of a person enrolling in an HSA (it may
+// write the verdict: it runs after every rule that can reject the row) and
+// says whether the enrollment waits for an approval.
+func (t *txn) kycHold(p *plan, per *person, id kyc.Identity) (pending bool, warn enrollsftp.Errors, err error) {
+	if p.typ != "HSA" {
+		return false, nil, nil
+	}
+	err = t.verify(per, false, id.SSN)
+	t.ahc.forgetPerson(per.ID) // verify may have written it
+	if err != nil {
+		return false, nil, err
+	}
+	if per.KYCStatus == kyc.Failed {
+		return true, enrollsftp.Errors{enrollsftp.Errorf(enrollsftp.KYCFailed, "",
+			"held until KYC is approved: "+strings.ReplaceAll(per.KYCCodes, ";", ", "))}, nil
+	}
+	return false, nil, nil
 }
 
 func missingIdentity(id kyc.Identity) []string {

@@ -45,3 +45,31 @@ func TestRowsSeeEarlierRowsOfTheirChunk(t *testing.T) {
 		t.Errorf("Ann has %d employments, want 3 (ACME E1, E9, GLOBEX G1)", len(acme.Employments))
 	}
 }
+
+// TestHSARejectedAfterNoWrite: an HSA enrollment over its limit, for a
+// person whose identity is complete but not yet verified, is rejected
+// alone: the verification (a write) runs only after every rule that can
+// reject the row, so the file is not failed for it (review of issue 13).
+func TestHSARejectedAfterNoWrite(t *testing.T) {
+	e := newEnv(t)
+	e.withCensus()
+	db, err := sql.Open("sqlite3", "file:"+e.path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A person on file with a complete identity and no verdict (a ledger
+	// from before verification ran on every census, or repaired by hand).
+	if _, err := db.Exec(`UPDATE persons SET kyc_status = 'NONE', kyc_codes = ''
+		WHERE id = (SELECT person_id FROM employments WHERE employer_id = 'ACME' AND employee_id = 'E1')`); err != nil {
+		t.Fatal(err)
+	}
+	res, ack := e.mustProcess(enrollsftp.Elections, electionsHeader+
+		"L1,ACME,E1,HSA1,ENROLL,INDIVIDUAL,99999.00,2026-01-01,,NEW_HIRE,,,\n"+
+		"L2,ACME,E2,FSA1,ENROLL,INDIVIDUAL,100.00,2026-01-01,,NEW_HIRE,,,\n")
+	if res.Batch.Status != enrollsftp.BatchApplied {
+		t.Fatalf("batch %s, want APPLIED", res.Batch.Status)
+	}
+	want(t, ack, "2", enrollsftp.RecordRejected, string(enrollsftp.AmountExceedsLimit))
+	want(t, ack, "3", enrollsftp.RecordAccepted, "")
+}
