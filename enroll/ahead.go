@@ -7,27 +7,27 @@ import (
 	"strings"
 )
 
-// censusAhead is what a chunk of census rows will look up, fetched before
+// chunkAhead is what a chunk of rows will look up, fetched before
 // the chunk is applied with one query per kind of key (sorted IN lists)
 // instead of three or four point queries a row. An entry answers only
 // until a row of the chunk writes what it describes: census forgets the
 // keys a row wrote (forget), and a forgotten key is read from the ledger
 // again, so a later row sees the earlier rows' writes, as row order in a
 // file requires.
-type censusAhead struct {
+type chunkAhead struct {
 	emps    map[[2]string]*employment // (employer, employee) → its employment; nil: none
 	persons map[string]*person        // "id\x1f"+id or "ssn\x1f"+match key → the person; nil: none
 	emails  map[string]string         // email key → the person holding it; "": nobody
 	macs    map[string][]byte         // SSN → its match key, computed once
 }
 
-// lookAheadCensus fetches what the chunk's valid rows will look up: for a
+// lookAheadRows fetches what the chunk's valid rows will look up: for a
 // census row its employment, person (by match key, by id) and email; for
 // an election its employment and person. Rows applied before (found by
 // lookAheadApplied, which runs first) look up nothing: a nightly file is
 // mostly such rows.
-func (t *txn) lookAheadCensus(chunk []Record) error {
-	a := &censusAhead{emps: map[[2]string]*employment{}, persons: map[string]*person{},
+func (t *txn) lookAheadRows(chunk []Record) error {
+	a := &chunkAhead{emps: map[[2]string]*employment{}, persons: map[string]*person{},
 		emails: map[string]string{}, macs: map[string][]byte{}}
 	t.ahc = a
 	byEmployer := map[string][]any{}
@@ -129,7 +129,7 @@ func (t *txn) lookAheadCensus(chunk []Record) error {
 // forget drops what a row just wrote: the person (by id, by both its old
 // and new match keys, both emails) and the employment. Later rows read them
 // from the ledger.
-func (a *censusAhead) forget(employer, employee string, before, after *person) {
+func (a *chunkAhead) forget(employer, employee string, before, after *person) {
 	if a == nil {
 		return
 	}
@@ -149,7 +149,7 @@ func (a *censusAhead) forget(employer, employee string, before, after *person) {
 }
 
 // forgetPerson drops a person an election row wrote (a KYC verdict).
-func (a *censusAhead) forgetPerson(id string) {
+func (a *chunkAhead) forgetPerson(id string) {
 	if a != nil {
 		delete(a.persons, "id\x1f"+id)
 	}

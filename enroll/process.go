@@ -239,7 +239,7 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 		if err := t.lookAheadApplied(chunk); err != nil {
 			return nil, err
 		}
-		if err := t.lookAheadCensus(chunk); err != nil {
+		if err := t.lookAheadRows(chunk); err != nil {
 			return nil, err
 		}
 		for i := range chunk {

@@ -44,8 +44,8 @@ type txn struct {
 	// ahead answers, for the keys of the chunk being applied, whether a
 	// record was applied before (lookAheadApplied).
 	ahead map[string]*appliedRow
-	// ahc answers, for a census chunk, its rows' look-ups (lookAheadCensus).
-	ahc *censusAhead
+	// ahc answers a chunk's look-ups (lookAheadRows).
+	ahc *chunkAhead
 	// wrote says the current row has run a statement that changes the
 	// ledger: a rule failing after it cannot reject the row alone.
 	wrote bool

@@ -16,9 +16,6 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("ingest: the SFTP server sent nothing for %s while requests were waiting: connection closed", e.After)
 }
 
-// Timeout makes a stall transient: the next attempt or run may succeed.
-func (e *StallError) Timeout() bool { return true }
-
 // watchdog closes a connection whose SFTP server has stopped answering.
 //
 // pkg/sftp requests take no context and have no deadline, and SSH

@@ -28,27 +28,9 @@ func TestStagedCopiesAtRest(t *testing.T) {
 	cfg := filepath.Join(e.dir, "config.yaml")
 	body, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, append(body, "staging_retention: 720h\n"...), 0o600)
-	cli := func(wantCode int, now string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(bin, append([]string{"--config", "config.yaml", "--now", now}, args...)...)
-		cmd.Dir = e.dir
-		cmd.Env = append(os.Environ(), "ENROLLSFTP_KEY="+crashKey)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if code != wantCode {
-			t.Fatalf("enrollsftp %v: exit %d, want %d\n%s\n%s", args, code, wantCode, stdout.String(), stderr.String())
-		}
-		return stdout.String() + stderr.String()
-	}
 	const day1, later = "2026-11-15T02:00:00Z", "2026-12-16T02:00:00Z" // 31 days on
-	cli(0, day1, "run")
+	c := &cli{t: t, bin: bin, dir: e.dir, config: "config.yaml", now: day1}
+	c.run(0, "run")
 
 	stage := filepath.Join(e.dir, "staging", "demo")
 	var secrets []string
@@ -88,22 +70,25 @@ func TestStagedCopiesAtRest(t *testing.T) {
 	}
 
 	var list []map[string]any
-	if err := jsonUnmarshal(cli(0, day1, "batches", "--json"), &list); err != nil || len(list) != 3 {
+	if err := jsonUnmarshal(c.run(0, "batches", "--json"), &list); err != nil || len(list) != 3 {
 		t.Fatalf("batches: %v %v", list, err)
 	}
 	applied := batchOf(list, "census_demo_20261115.csv")
-	cli(0, later, "run")
+	c.now = later
+	c.run(0, "run")
 	got := staged()
 	if got["census_demo_20261115.csv"] || got["elections_demo_20261115.csv"] || !got["census_demo_20261116.csv"] {
 		t.Errorf("staged after retention: %v, want only the REJECTED census_demo_20261116.csv", got)
 	}
-	if out := cli(0, later, "batch", "show", applied); !strings.Contains(out, "removed by staging_retention at 2026-12-16T02:00:00Z") {
+	if out := c.run(0, "batch", "show", applied); !strings.Contains(out, "removed by staging_retention at 2026-12-16T02:00:00Z") {
 		t.Errorf("batch show of a swept batch does not say so:\n%s", out)
 	}
-	if out := cli(2, later, "rerun", applied); !strings.Contains(out, "removed by staging_retention") {
-		t.Errorf("rerun of a swept batch does not say so:\n%s", out)
+	c.logs.Reset()
+	c.run(2, "rerun", applied)
+	if logs := c.logs.String(); !strings.Contains(logs, "removed by staging_retention") {
+		t.Errorf("rerun of a swept batch does not say so:\n%s", logs)
 	}
-	cli(0, later, "ack", applied, "--out", "regen")
+	c.run(0, "ack", applied, "--out", "regen")
 	for _, name := range []string{"census_demo_20261115.ack.csv", "census_demo_20261115.ack.json", "census_demo_20261115.errors.csv"} {
 		delivered, err := os.ReadFile(filepath.Join(e.dir, "staging", "embedded", "demo", "outbound", name))
 		if os.IsNotExist(err) && name == "census_demo_20261115.errors.csv" {
