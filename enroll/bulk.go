@@ -95,11 +95,15 @@ func newWriter() *writer {
 			"before", "after", "at"),
 		kyc: newBulk("kyc_verifications", "id", "person_id", "status", "codes", "method", "created_at"),
 		records: newBulk("batch_records", "batch_id", "line", "record_id", "employer_id", "employee_id", "action",
-			"status", "codes", "message", "per_period", "dedup_key", "raw").sorted("dedup_key"),
+			"status", "codes", "message", "per_period", "dedup_key", "raw"),
 		applied: newBulk("applied_records", "employer_id", "file_type", "idem_key", "content_hash", "batch_id", "line").
 			sorted("idem_key"),
 	}
 }
+
+// recordsLine and recordsDedup are the places of line and dedup_key in
+// a batch_records row.
+const recordsLine, recordsDedup = 1, 10
 
 func (w *writer) all() []*bulk { return []*bulk{w.audit, w.kyc, w.records, w.applied} }
 

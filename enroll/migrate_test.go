@@ -69,7 +69,8 @@ func TestMigrationLeanWritesKeepsRows(t *testing.T) {
 	tests := []struct {
 		query, want, plan string
 	}{
-		{`SELECT line FROM batch_records WHERE batch_id = 'b1' AND dedup_key = 'ACME' || char(31) || 'C1' ORDER BY line LIMIT 1`, "2", "batch_records_dedup"},
+		// 0008 drops the dedup index: a candidate is confirmed by its line.
+		{`SELECT dedup_key FROM batch_records WHERE batch_id = 'b1' AND line = 2`, "ACME\x1fC1", "PRIMARY KEY"},
 		{`SELECT content_hash || batch_id || line FROM applied_records WHERE employer_id = 'ACME' AND file_type = 'census' AND idem_key = 'C1'`, "h1b12", "PRIMARY KEY"},
 		{`SELECT id || status FROM kyc_verifications WHERE person_id = 'p1'`, "k1PASSED", "PRIMARY KEY"},
 		{`SELECT entity_id || action FROM audit_events WHERE batch_id = 'b1'`, "p1CREATE", "audit_batch"},

@@ -9,8 +9,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/bits-and-blooms/bloom/v3"
-
 	"enrollsftp"
 	"enrollsftp/internal/failpoint"
 	"enrollsftp/validate"
@@ -133,7 +131,7 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		return insertBatch()
 	}
 	t := &txn{ctx: sctx, cancel: ctx, tx: tx, l: l, now: now, batch: b.ID, masker: f.Mask, fileType: f.Type,
-		allowed: allowSet(f.Employers), w: newWriter(), seen: bloom.NewWithEstimates(dedupKeys, 0.001)}
+		allowed: allowSet(f.Employers), w: newWriter(), seen: newLineSet()}
 	defer t.closeStmts() // before the deferred rollback hands the connection back
 	fileErrs := f.FileErrors
 	if len(fileErrs) == 0 {
@@ -214,10 +212,6 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	}
 	return b, l.View(ctx, b.ID, emit)
 }
-
-// dedupKeys sizes the in-file duplicate filter: 3.6 MB, whatever the file,
-// with one false "maybe" (a query) per thousand keys up to two million rows.
-const dedupKeys = 2_000_000
 
 // applyAll applies every row, counting outcomes. It returns file errors when
 // the reader rejects the file part-way.

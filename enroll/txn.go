@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bits-and-blooms/bloom/v3"
 	"os"
 	"slices"
 	"strings"
@@ -46,12 +45,14 @@ type txn struct {
 	ahead map[string]*appliedRow
 	// ahc answers a chunk's look-ups (lookAheadRows).
 	ahc *chunkAhead
+	// contentLegacy says, by employer, whether the ledger may hold content
+	// keys in their legacy form (idemKeys); absent: not asked yet.
+	contentLegacy map[string]bool
 	// wrote says the current row has run a statement that changes the
 	// ledger: a rule failing after it cannot reject the row alone.
 	wrote bool
-	// seen holds every dedup key of the file so far. It answers "not seen"
-	// for almost every row without a query; a "maybe" is settled in SQL.
-	seen *bloom.BloomFilter
+	// seen holds every dedup key of the file so far, by fingerprint.
+	seen *lineSet
 }
 
 // stmt returns the transaction's prepared statement for query, preparing
@@ -121,17 +122,15 @@ func (t *txn) today() string { return t.now.Format(isoDate) }
 // apply decides one record's outcome and, when it is accepted, changes the
 // ledger. The order of checks: reading and field errors, authorization,
 // duplicates within the file, replays of applied records, domain rules.
-// Domain changes of one row run in a savepoint, so a rule that fails after
-// a first write leaves nothing behind.
 func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error) {
 	out = enrollsftp.Outcome{Line: rec.Line, RecordID: rec.RecordID, EmployerID: rec.EmployerID,
 		EmployeeID: rec.EmployeeID, Action: rec.Action}
-	key, legacy := t.idemKeys(&rec)
+	key, _ := t.idemKeys(&rec)
 	dedup = t.keyed(rec.EmployerID) + "\x1f" + key
 	t.line, t.idem = rec.Line, key
 
 	errs := append(enrollsftp.Errors(nil), rec.Errors...)
-	if first, err := t.seenInFile(dedup); err != nil {
+	if first, err := t.seenInFile(dedup, rec.Line); err != nil {
 		return out, dedup, err
 	} else if first > 0 {
 		what := "the same record"
@@ -152,7 +151,8 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 		hash, batch string
 		line        int
 	}
-	for _, k := range []string{key, legacy} {
+	keys := t.lookupKeys(&rec)
+	for i, k := range keys {
 		if p, ok := t.ahead[rec.EmployerID+"\x1f"+k]; ok { // asked with the chunk
 			err = sql.ErrNoRows
 			if p != nil {
@@ -163,12 +163,12 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 				WHERE employer_id = ? AND file_type = ? AND idem_key = ?`, rec.EmployerID, string(t.fileType), k).
 				Scan(&prior.hash, &prior.batch, &prior.line)
 		}
-		if k == legacy || !errors.Is(err, sql.ErrNoRows) {
+		if i == len(keys)-1 || !errors.Is(err, sql.ErrNoRows) {
 			break
 		}
 	}
 	switch {
-	case err == nil && prior.hash == rec.ContentHash:
+	case err == nil && (prior.hash == rec.ContentHash || prior.hash == ""): // "": the key holds the hash
 		out.Status = enrollsftp.RecordDuplicate
 		out.Message = fmt.Sprintf("already applied by batch %s line %d", prior.batch, prior.line)
 		return out, dedup, nil
@@ -211,7 +211,11 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 	}
 	// Buffered: no later row of the file reads it, as a repeated key is
 	// rejected by the in-file check (seenInFile) before this replay check.
-	t.w.applied.add(rec.EmployerID, string(t.fileType), key, rec.ContentHash, t.batch, rec.Line)
+	hash := rec.ContentHash
+	if rec.RecordID == "" {
+		hash = "" // the key holds it
+	}
+	t.w.applied.add(rec.EmployerID, string(t.fileType), key, hash, t.batch, rec.Line)
 	out.Status = enrollsftp.RecordAccepted
 	if res.pending {
 		out.Status = enrollsftp.RecordPendingKYC
@@ -230,23 +234,66 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 // older version stored it in (legacy; the same for most). It turns the
 // record's content hash into its keyed form, once: only that is stored
 // (see Keys.Content).
+//
+// A record without a record_id is keyed by its content: the employee id
+// that went into the hash, then the hash. The employee id first keeps a
+// vendor's keys in the order of its file (a nightly census sorted by
+// employee reads and writes the idempotency ledger in key order instead of
+// at a random place per row); equal content still means an equal key.
+// Before, the key was the hash alone (legacy), which a ledger may still
+// hold: contentLegacy says whether to look for it too.
 func (t *txn) idemKeys(rec *Record) (key, legacy string) {
 	if !rec.keyed {
 		rec.ContentHash, rec.keyed = t.l.keys.Content(rec.ContentHash), true
 	}
-	key = rec.RecordID
-	if key == "" {
-		key = "hmac:" + rec.ContentHash
+	if rec.RecordID == "" {
+		return contentKeyPrefix + t.keyed(hashedEmployee(rec)) + "\x1f" + rec.ContentHash, "hmac:" + rec.ContentHash
 	}
 	// An SSN-shaped record_id is kept only keyed, as the content hash is:
 	// the ack shows it masked, and the stored keys must still tell apart
 	// two ids that mask alike. Before, it was kept as sent: a replay is
 	// still looked for under that too (legacy).
-	legacy = key
-	if rec.RecordID != "" {
-		key = t.keyed(key)
+	return t.keyed(rec.RecordID), rec.RecordID
+}
+
+// contentKeyPrefix starts the idempotency key of a record without a
+// record_id. Such a key holds the content hash, so the stored content_hash
+// is left empty.
+const contentKeyPrefix = "c:"
+
+// hashedEmployee is the employee id as the record's content hash took it:
+// the validated value, else the cell trimmed and upper-cased
+// (validate.CensusFingerprint, ElectionFingerprint).
+func hashedEmployee(rec *Record) string {
+	switch {
+	case rec.Census != nil:
+		return rec.Census.EmployeeID
+	case rec.Election != nil:
+		return rec.Election.EmployeeID
 	}
-	return key, legacy
+	return strings.ToUpper(strings.TrimSpace(rec.EmployeeID))
+}
+
+// lookupKeys are the keys under which a record may have been applied
+// before: its key, and its legacy form when the ledger may hold it.
+func (t *txn) lookupKeys(rec *Record) []string {
+	key, legacy := t.idemKeys(rec)
+	if legacy == key || rec.RecordID == "" && !t.contentLegacy[rec.EmployerID] {
+		return []string{key}
+	}
+	return []string{key, legacy}
+}
+
+// hasContentLegacy says whether the ledger holds any content key in the
+// legacy form (hmac: and 64 hex digits) for the employer and file type.
+func (t *txn) hasContentLegacy(employer string) (bool, error) {
+	var one int
+	err := t.queryRow(`SELECT 1 FROM applied_records WHERE employer_id = ? AND file_type = ?
+		AND idem_key >= 'hmac:0' AND idem_key < 'hmac:g' LIMIT 1`, employer, string(t.fileType)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // lookAhead is how many rows are read before they are applied, so that the
@@ -273,11 +320,22 @@ func (t *txn) lookAheadApplied(chunk []Record) error {
 	}
 	byEmployer := map[string][]string{}
 	for i := range chunk {
-		key, _ := t.idemKeys(&chunk[i])
 		e := chunk[i].EmployerID
-		if _, dup := t.ahead[e+"\x1f"+key]; !dup {
-			t.ahead[e+"\x1f"+key] = nil
-			byEmployer[e] = append(byEmployer[e], key)
+		if _, asked := t.contentLegacy[e]; !asked && chunk[i].RecordID == "" {
+			has, err := t.hasContentLegacy(e)
+			if err != nil {
+				return fmt.Errorf("enroll: look up applied records: %w", err)
+			}
+			if t.contentLegacy == nil {
+				t.contentLegacy = map[string]bool{}
+			}
+			t.contentLegacy[e] = has
+		}
+		for _, key := range t.lookupKeys(&chunk[i]) {
+			if _, dup := t.ahead[e+"\x1f"+key]; !dup {
+				t.ahead[e+"\x1f"+key] = nil
+				byEmployer[e] = append(byEmployer[e], key)
+			}
 		}
 	}
 	for employer, keys := range byEmployer {
@@ -324,23 +382,38 @@ func rejected(out enrollsftp.Outcome, errs enrollsftp.Errors) enrollsftp.Outcome
 }
 
 // seenInFile returns the line of an earlier record of this batch with the
-// same employer and idempotency key, or 0.
-func (t *txn) seenInFile(dedup string) (int, error) {
-	if t.seen != nil {
-		if !t.seen.TestOrAddString(dedup) {
-			return 0, nil // certainly new
+// same employer and idempotency key, or 0, and remembers this line's key.
+func (t *txn) seenInFile(dedup string, line int) (int, error) {
+	first := 0
+	err := t.seen.candidates(dedup, func(l int) (bool, error) {
+		k, err := t.dedupKeyOf(l)
+		if k == dedup {
+			first = l
 		}
-		if err := t.flush(true); err != nil { // the SQL below reads batch_records
-			return 0, err
+		return first > 0, err
+	})
+	if err == nil && first == 0 {
+		t.seen.add(dedup, line)
+	}
+	return first, err
+}
+
+// dedupKeyOf returns the dedup key stored with a line of this batch, from
+// the buffer when it is not written yet.
+func (t *txn) dedupKeyOf(line int) (string, error) {
+	b := t.w.records
+	w := len(b.cols)
+	for i := 0; i < b.rows(); i++ {
+		if b.args[i*w+recordsLine] == line {
+			return b.args[i*w+recordsDedup].(string), nil
 		}
 	}
-	var line int
-	err := t.queryRow(`SELECT line FROM batch_records WHERE batch_id = ? AND dedup_key = ?
-		ORDER BY line LIMIT 1`, t.batch, dedup).Scan(&line)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+	var k string
+	err := t.queryRow(`SELECT dedup_key FROM batch_records WHERE batch_id = ? AND line = ?`, t.batch, line).Scan(&k)
+	if err != nil {
+		return "", fmt.Errorf("enroll: in-file duplicate of line %d: %w", line, err)
 	}
-	return line, err
+	return k, nil
 }
 
 // authorize rejects rows for employers the source does not serve (SPEC §7).

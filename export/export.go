@@ -49,23 +49,57 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, fmt.Errorf("export: %w", err)
 	}
-	if err := writeAtomic(f.Ack, func(w io.Writer) error { return WriteAck(w, records) }); err != nil {
-		return f, err
-	}
-	if err := writeAtomic(f.Summary, func(w io.Writer) error { return WriteSummary(w, b) }); err != nil {
-		return f, err
-	}
 	errPath := base + ".errors.csv"
 	if b.Rejected == 0 && len(b.FileErrors) == 0 {
+		if err := writeAtomic(f.Ack, func(w io.Writer) error { return WriteAck(w, records) }); err != nil {
+			return f, err
+		}
 		// A stale error file from an earlier batch of the same name would
 		// tell the vendor to fix rows that are fine now.
 		if err := os.Remove(errPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return f, fmt.Errorf("export: %w", err)
 		}
-		return f, nil
+	} else {
+		// Both files in one pass over the records: a million-row batch is
+		// read back from the ledger once, not twice.
+		f.Errors = errPath
+		err := writeAtomic(f.Ack, func(ack io.Writer) error {
+			return writeAtomic(errPath, func(errs io.Writer) error { return writeBoth(ack, errs, b, records) })
+		})
+		if err != nil {
+			return f, err
+		}
 	}
-	f.Errors = errPath
-	return f, writeAtomic(errPath, func(w io.Writer) error { return WriteErrors(w, b, records) })
+	return f, writeAtomic(f.Summary, func(w io.Writer) error { return WriteSummary(w, b) })
+}
+
+// writeBoth writes the ack and the error file from one pass over records.
+func writeBoth(ack, errs io.Writer, b enrollsftp.Batch, records Records) error {
+	aw, ew := csv.NewWriter(ack), csv.NewWriter(errs)
+	if err := aw.Write(AckHeader); err != nil {
+		return err
+	}
+	if err := writeErrorsHead(ew, b); err != nil {
+		return err
+	}
+	err := records(func(o enrollsftp.Outcome) error {
+		if err := aw.Write(ackRow(o)); err != nil {
+			return err
+		}
+		if o.Status != enrollsftp.RecordRejected {
+			return nil
+		}
+		return ew.Write(errorRow(b, o))
+	})
+	if err != nil {
+		return err
+	}
+	aw.Flush()
+	ew.Flush()
+	if err := aw.Error(); err != nil {
+		return err
+	}
+	return ew.Error()
 }
 
 // AckHeader is the ack file's header row.
@@ -78,10 +112,7 @@ func WriteAck(w io.Writer, records Records) error {
 	if err := cw.Write(AckHeader); err != nil {
 		return err
 	}
-	err := records(func(o enrollsftp.Outcome) error {
-		return cw.Write(safe([]string{strconv.Itoa(o.Line), o.RecordID, o.EmployerID, o.EmployeeID, o.Action,
-			o.Status, o.Codes, o.Message, o.PerPayPeriod}))
-	})
+	err := records(func(o enrollsftp.Outcome) error { return cw.Write(ackRow(o)) })
 	if err != nil {
 		return err
 	}
@@ -94,29 +125,46 @@ func WriteAck(w io.Writer, records Records) error {
 // file-level rejection is one row with the input cells left empty.
 func WriteErrors(w io.Writer, b enrollsftp.Batch, records Records) error {
 	cw := csv.NewWriter(w)
-	width := len(b.Header)
-	if err := cw.Write(safe(append(append([]string(nil), b.Header...), "error_codes", "error_messages"))); err != nil {
+	if err := writeErrorsHead(cw, b); err != nil {
 		return err
-	}
-	if len(b.FileErrors) > 0 {
-		row := make([]string, width, width+2)
-		if err := cw.Write(safe(append(row, b.FileErrors.Codes(), b.FileErrors.Messages()))); err != nil {
-			return err
-		}
 	}
 	err := records(func(o enrollsftp.Outcome) error {
 		if o.Status != enrollsftp.RecordRejected {
 			return nil
 		}
-		row := make([]string, width, width+2)
-		copy(row, o.Raw) // a ragged row's extra cells have no column to go in
-		return cw.Write(safe(append(row, o.Codes, o.Message)))
+		return cw.Write(errorRow(b, o))
 	})
 	if err != nil {
 		return err
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ackRow is a record's ack line.
+func ackRow(o enrollsftp.Outcome) []string {
+	return safe([]string{strconv.Itoa(o.Line), o.RecordID, o.EmployerID, o.EmployeeID, o.Action,
+		o.Status, o.Codes, o.Message, o.PerPayPeriod})
+}
+
+// writeErrorsHead writes the error file's header and its file-level line.
+func writeErrorsHead(cw *csv.Writer, b enrollsftp.Batch) error {
+	if err := cw.Write(safe(append(append([]string(nil), b.Header...), "error_codes", "error_messages"))); err != nil {
+		return err
+	}
+	if len(b.FileErrors) > 0 {
+		row := make([]string, len(b.Header), len(b.Header)+2)
+		return cw.Write(safe(append(row, b.FileErrors.Codes(), b.FileErrors.Messages())))
+	}
+	return nil
+}
+
+// errorRow is a rejected record's line in the error file: its cells as
+// read (masked), then why.
+func errorRow(b enrollsftp.Batch, o enrollsftp.Outcome) []string {
+	row := make([]string, len(b.Header), len(b.Header)+2)
+	copy(row, o.Raw) // a ragged row's extra cells have no column to go in
+	return safe(append(row, o.Codes, o.Message))
 }
 
 // summary is the ack.json shape; field order is the file's key order.
