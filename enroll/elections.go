@@ -219,14 +219,19 @@ func (t *txn) insertEnrollment(en *enrollment) error {
 // account for life; every other enrollment gets its own.
 func (t *txn) account(personID, planType string) (string, error) {
 	if planType == "HSA" {
-		var id string
-		err := t.queryRow(`SELECT id FROM accounts WHERE person_id = ? AND plan_type = 'HSA'
-			ORDER BY created_at LIMIT 1`, personID).Scan(&id)
-		if err == nil {
-			return id, nil
-		}
-		if !notFound(err) {
-			return "", err
+		// The first account opened; ordered here (see openEnrollment).
+		var id, first string
+		err := t.each(`SELECT id, created_at FROM accounts WHERE person_id = ? AND plan_type = 'HSA'`, []any{personID},
+			func(scan func(...any) error) error {
+				var i, c string
+				err := scan(&i, &c)
+				if err == nil && (id == "" || c < first || c == first && i < id) {
+					id, first = i, c
+				}
+				return err
+			})
+		if err != nil || id != "" {
+			return id, err
 		}
 	}
 	id := newID()

@@ -1,9 +1,12 @@
 package enroll
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"enrollsftp/kyc"
 )
@@ -116,28 +119,24 @@ func (t *txn) verify(p *person, changed bool, ssn string) error {
 // activatePending applies a person's PENDING_KYC enrollments once KYC passes
 // or is approved.
 func (t *txn) activatePending(personID string) error {
-	rows, err := t.query(`SELECT id, version FROM enrollments
-		WHERE person_id = ? AND status = 'PENDING_KYC' ORDER BY created_at, id`, personID)
+	type ev struct {
+		id, created string
+		version     int
+	}
+	var pending []ev
+	err := t.each(`SELECT id, created_at, version FROM enrollments WHERE person_id = ? AND status = 'PENDING_KYC'`,
+		[]any{personID}, func(scan func(...any) error) error {
+			var e ev
+			err := scan(&e.id, &e.created, &e.version)
+			pending = append(pending, e)
+			return err
+		})
 	if err != nil {
 		return fmt.Errorf("enroll: pending enrollments: %w", err)
 	}
-	type ev struct {
-		id      string
-		version int
-	}
-	var pending []ev
-	for rows.Next() {
-		var e ev
-		if err := rows.Scan(&e.id, &e.version); err != nil {
-			rows.Close()
-			return err
-		}
-		pending = append(pending, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	slices.SortFunc(pending, func(a, b ev) int { // created_at, id: no sorter in SQL
+		return cmp.Or(strings.Compare(a.created, b.created), strings.Compare(a.id, b.id))
+	})
 	for _, e := range pending {
 		if err := t.update(`UPDATE enrollments SET status = 'ACTIVE', version = version + 1, updated_at = ?
 			WHERE id = ? AND version = ?`, stamp(t.now), e.id, e.version); err != nil {
