@@ -54,7 +54,10 @@ func (t *txn) lookAheadRows(chunk []Record) error {
 			byEmployer[c.EmployerID] = append(byEmployer[c.EmployerID], c.EmployeeID)
 		}
 		if c.SSN != "" && a.macs[c.SSN] == nil {
-			mac := t.l.keys.MatchKey(c.SSN)
+			mac := rec.ssnMAC
+			if mac == nil {
+				mac = t.l.keys.MatchKey(c.SSN)
+			}
 			a.macs[c.SSN] = mac
 			a.persons["ssn\x1f"+string(mac)] = nil
 			macs = append(macs, mac)

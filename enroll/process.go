@@ -61,6 +61,21 @@ type Record struct {
 	ContentHash string   // of the normalized cells, record_id excluded
 	Raw         []string // input cells as read; File.Mask hides what must not be stored
 	keyed       bool     // ContentHash is already the keyed form (Keys.Content)
+	ssnMAC      []byte   // the census SSN's match key, when Prepare made it
+}
+
+// Prepare makes a record's keyed hashes (its content hash's keyed form,
+// a census SSN's match key) ahead of Process, which otherwise makes them
+// itself. It only reads the ledger's keys, so a reader goroutine may call
+// it while Process applies earlier records: the pipeline's read-ahead does,
+// which takes the HMACs off the ledger's goroutine.
+func (l *Ledger) Prepare(rec *Record) {
+	if !rec.keyed {
+		rec.ContentHash, rec.keyed = l.keys.Content(rec.ContentHash), true
+	}
+	if c := rec.Census; c != nil && c.SSN != "" && rec.ssnMAC == nil {
+		rec.ssnMAC = l.keys.MatchKey(c.SSN)
+	}
 }
 
 // Rows yields records: io.EOF after the last, an *enrollsftp.FileError when

@@ -532,6 +532,11 @@ func audit(ctx context.Context, q execer, e auditEvent) error {
 // snapshots are an event's before and after as stored: JSON, and for a
 // change of an existing row only the fields that changed.
 func snapshots(before, after any) (string, string) {
+	if before != nil && after != nil {
+		if bj, aj, ok := structDiff(before, after); ok {
+			return bj, aj
+		}
+	}
 	bj, aj := auditJSON(before), auditJSON(after)
 	if bj != "" && aj != "" {
 		return changed(bj, aj)

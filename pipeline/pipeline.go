@@ -182,6 +182,16 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 		return enrollsftp.Batch{}, err
 	}
 	if rows != nil {
+		// The keyed hashes of each record are made on the read-ahead
+		// goroutine too, off the ledger's.
+		read := rows
+		rows = func() (enroll.Record, error) {
+			r, err := read()
+			if err == nil {
+				l.Prepare(&r)
+			}
+			return r, err
+		}
 		var stop func()
 		rows, stop = readAhead(rows)
 		defer stop()
