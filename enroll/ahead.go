@@ -34,7 +34,8 @@ func (t *txn) lookAheadRows(chunk []Record) error {
 	var macs, emails []any
 	for i := range chunk {
 		rec := &chunk[i]
-		if key, _ := t.idemKeys(rec); t.ahead[rec.EmployerID+"\x1f"+key] != nil {
+		t.l.Prepare(rec)
+		if t.ahead[rec.EmployerID+"\x1f"+rec.idem] != nil {
 			continue // applied before: a DUPLICATE (or a reused id), no domain look-up
 		}
 		if e := rec.Election; e != nil && len(rec.Errors) == 0 {
@@ -55,9 +56,6 @@ func (t *txn) lookAheadRows(chunk []Record) error {
 		}
 		if c.SSN != "" && a.macs[c.SSN] == nil {
 			mac := rec.ssnMAC
-			if mac == nil {
-				mac = t.l.keys.MatchKey(c.SSN)
-			}
 			a.macs[c.SSN] = mac
 			a.persons["ssn\x1f"+string(mac)] = nil
 			macs = append(macs, mac)

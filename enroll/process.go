@@ -60,20 +60,27 @@ type Record struct {
 	Election    *validate.Election
 	ContentHash string   // of the normalized cells, record_id excluded
 	Raw         []string // input cells as read; File.Mask hides what must not be stored
-	keyed       bool     // ContentHash is already the keyed form (Keys.Content)
-	ssnMAC      []byte   // the census SSN's match key, when Prepare made it
+	// Made by Prepare: the idempotency key as stored, the form an older
+	// version stored it in, the in-file duplicate key, and the census
+	// SSN's match key. ContentHash is the keyed form once idem is set.
+	idem, legacy, dedup string
+	ssnMAC              []byte
 }
 
-// Prepare makes a record's keyed hashes (its content hash's keyed form,
-// a census SSN's match key) ahead of Process, which otherwise makes them
-// itself. It only reads the ledger's keys, so a reader goroutine may call
-// it while Process applies earlier records: the pipeline's read-ahead does,
-// which takes the HMACs off the ledger's goroutine.
+// Prepare makes a record's keys (its idempotency and in-file duplicate
+// keys, which hold keyed hashes, and a census SSN's match key) ahead of
+// Process, which otherwise makes them itself. It only reads the ledger's
+// keys, so a reader goroutine may call it while Process applies earlier
+// records: the pipeline's read-ahead does, which takes the HMACs off the
+// ledger's goroutine.
 func (l *Ledger) Prepare(rec *Record) {
-	if !rec.keyed {
-		rec.ContentHash, rec.keyed = l.keys.Content(rec.ContentHash), true
+	if rec.idem != "" {
+		return
 	}
-	if c := rec.Census; c != nil && c.SSN != "" && rec.ssnMAC == nil {
+	rec.ContentHash = l.keys.Content(rec.ContentHash)
+	rec.idem, rec.legacy = l.idemKeys(rec)
+	rec.dedup = l.keyed(rec.EmployerID) + "\x1f" + rec.idem
+	if c := rec.Census; c != nil && c.SSN != "" {
 		rec.ssnMAC = l.keys.MatchKey(c.SSN)
 	}
 }

@@ -125,8 +125,8 @@ func (t *txn) today() string { return t.now.Format(isoDate) }
 func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error) {
 	out = enrollsftp.Outcome{Line: rec.Line, RecordID: rec.RecordID, EmployerID: rec.EmployerID,
 		EmployeeID: rec.EmployeeID, Action: rec.Action}
-	key, _ := t.idemKeys(&rec)
-	dedup = t.keyed(rec.EmployerID) + "\x1f" + key
+	t.l.Prepare(&rec)
+	key, dedup := rec.idem, rec.dedup
 	t.line, t.idem = rec.Line, key
 
 	errs := append(enrollsftp.Errors(nil), rec.Errors...)
@@ -231,9 +231,8 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 }
 
 // idemKeys returns a record's idempotency key as stored, and the form an
-// older version stored it in (legacy; the same for most). It turns the
-// record's content hash into its keyed form, once: only that is stored
-// (see Keys.Content).
+// older version stored it in (legacy; the same for most), from its keyed
+// content hash (see Keys.Content; Prepare).
 //
 // A record without a record_id is keyed by its content: the employee id
 // that went into the hash, then the hash. The employee id first keeps a
@@ -242,18 +241,15 @@ func (t *txn) apply(rec Record) (out enrollsftp.Outcome, dedup string, err error
 // at a random place per row); equal content still means an equal key.
 // Before, the key was the hash alone (legacy), which a ledger may still
 // hold: contentLegacy says whether to look for it too.
-func (t *txn) idemKeys(rec *Record) (key, legacy string) {
-	if !rec.keyed {
-		rec.ContentHash, rec.keyed = t.l.keys.Content(rec.ContentHash), true
-	}
+func (l *Ledger) idemKeys(rec *Record) (key, legacy string) {
 	if rec.RecordID == "" {
-		return contentKeyPrefix + t.keyed(hashedEmployee(rec)) + "\x1f" + rec.ContentHash, "hmac:" + rec.ContentHash
+		return contentKeyPrefix + l.keyed(hashedEmployee(rec)) + "\x1f" + rec.ContentHash, "hmac:" + rec.ContentHash
 	}
 	// An SSN-shaped record_id is kept only keyed, as the content hash is:
 	// the ack shows it masked, and the stored keys must still tell apart
 	// two ids that mask alike. Before, it was kept as sent: a replay is
 	// still looked for under that too (legacy).
-	return t.keyed(rec.RecordID), rec.RecordID
+	return l.keyed(rec.RecordID), rec.RecordID
 }
 
 // contentKeyPrefix starts the idempotency key of a record without a
@@ -277,7 +273,8 @@ func hashedEmployee(rec *Record) string {
 // lookupKeys are the keys under which a record may have been applied
 // before: its key, and its legacy form when the ledger may hold it.
 func (t *txn) lookupKeys(rec *Record) []string {
-	key, legacy := t.idemKeys(rec)
+	t.l.Prepare(rec)
+	key, legacy := rec.idem, rec.legacy
 	if legacy == key || rec.RecordID == "" && !t.contentLegacy[rec.EmployerID] {
 		return []string{key}
 	}
@@ -606,11 +603,11 @@ func (t *txn) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row
 // keyed returns an idempotency or dedup key as it is stored: as is, or,
 // when it holds an SSN shape, a keyed hash of it. These keys are only
 // compared, never shown, so a hash serves as well as the text.
-func (t *txn) keyed(k string) string {
+func (l *Ledger) keyed(k string) string {
 	if !enrollsftp.HoldsSSN(k) {
 		return k
 	}
-	return "hmac:key:" + t.l.keys.Content("key\x1f"+k)
+	return "hmac:key:" + l.keys.Content("key\x1f"+k)
 }
 
 // mask applies the file's mask to raw cells; without one (a caller that
