@@ -31,15 +31,13 @@ func (t *txn) enroll(e *validate.Election, emp *employment) (result, error) {
 		// A person has one HSA account and one open HSA enrollment on it:
 		// a second, at any employer, would double the contributions against
 		// one limit. Moving it is a TRANSFER.
-		var other enrollment
-		err := t.queryRow(`SELECT employer_id, plan_code FROM enrollments WHERE person_id = ? AND plan_type = 'HSA'
-			AND status IN ('ACTIVE', 'PENDING_KYC') LIMIT 1`, emp.PersonID).Scan(&other.EmployerID, &other.PlanCode)
-		if err == nil {
-			return result{}, enrollsftp.Errorf(enrollsftp.AlreadyEnrolled, "plan_code",
-				fmt.Sprintf("the person's HSA is open at %s/%s: send a TRANSFER to move it", other.EmployerID, other.PlanCode))
-		}
-		if !notFound(err) {
+		other, err := t.openHSA(emp.PersonID)
+		if err != nil {
 			return result{}, err
+		}
+		if other != nil {
+			return result{}, enrollsftp.Errorf(enrollsftp.AlreadyEnrolled, "plan_code",
+				fmt.Sprintf("the person's HSA is open at %s/%s: send a TRANSFER to move it", other[0], other[1]))
 		}
 	}
 	person, id, err := t.requirements(p, emp.PersonID)

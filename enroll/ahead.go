@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,20 @@ type chunkAhead struct {
 	persons map[string]*person        // "id\x1f"+id or "ssn\x1f"+match key → the person; nil: none
 	emails  map[string]string         // email key → the person holding it; "": nobody
 	macs    map[string][]byte         // SSN → its match key, computed once
+	// open holds, for the employments the chunk's election rows name, their
+	// ACTIVE and PENDING_KYC enrollments. A row's new enrollment is added
+	// (noteEnrollment); a changed one drops its employment's entry
+	// (forgetEnrollments), which is then read from the ledger.
+	open map[string][]*enrollment
+	// hsa holds, for the persons of the chunk's election rows, their open
+	// HSA enrollment's (employer, plan code), if any, and their HSA account.
+	hsa map[string]*personHSA
+}
+
+// personHSA is what a person's HSA look-ups return (openHSA, hsaAccount).
+type personHSA struct {
+	open            *[2]string // employer, plan code; nil: none
+	account, opened string     // the first HSA account and when it was opened; "": none
 }
 
 // lookAheadRows fetches what the chunk's valid rows will look up: for a
@@ -89,6 +104,9 @@ func (t *txn) lookAheadRows(chunk []Record) error {
 			return fmt.Errorf("enroll: look up employments: %w", err)
 		}
 	}
+	if err := t.lookAheadOpen(chunk, a); err != nil {
+		return err
+	}
 	keep := func(scan func(...any) error) error {
 		p, err := scanPerson(scanner(scan))
 		if err != nil {
@@ -125,6 +143,175 @@ func (t *txn) lookAheadRows(chunk []Record) error {
 		}
 	}
 	return nil
+}
+
+// lookAheadOpen fetches the open enrollments of the employments the
+// chunk's election rows name, in one sorted IN query.
+func (t *txn) lookAheadOpen(chunk []Record, a *chunkAhead) error {
+	var ids []any
+	a.open = map[string][]*enrollment{}
+	for i := range chunk {
+		e := chunk[i].Election
+		if e == nil || len(chunk[i].Errors) > 0 {
+			continue
+		}
+		if emp := a.emps[[2]string{e.EmployerID, e.EmployeeID}]; emp != nil && !has(a.open, emp.ID) {
+			a.open[emp.ID] = nil
+			ids = append(ids, emp.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.SortFunc(ids, func(x, y any) int { return strings.Compare(x.(string), y.(string)) })
+	var persons []any
+	a.hsa = map[string]*personHSA{}
+	err := t.each(`SELECT `+enrollmentColumns+` FROM enrollments WHERE employment_id IN `+list(len(ids))+`
+		AND status IN ('ACTIVE', 'PENDING_KYC')`, ids, func(scan func(...any) error) error {
+		e, err := scanEnrollment(scanner(scan))
+		if err == nil {
+			a.open[e.EmploymentID] = append(a.open[e.EmploymentID], e)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("enroll: look up enrollments: %w", err)
+	}
+	// Only an HSA row looks up the person's HSA enrollment and account.
+	if t.hsaCodes == nil {
+		t.hsaCodes = map[[2]string]bool{}
+		err := t.each(`SELECT employer_id, code FROM plans WHERE type = 'HSA'`, nil, func(scan func(...any) error) error {
+			var k [2]string
+			err := scan(&k[0], &k[1])
+			t.hsaCodes[k] = true
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("enroll: look up plans: %w", err)
+		}
+	}
+	for i := range chunk {
+		e := chunk[i].Election
+		if e == nil || len(chunk[i].Errors) > 0 || !t.hsaCodes[[2]string{e.EmployerID, e.PlanCode}] {
+			continue
+		}
+		if emp := a.emps[[2]string{e.EmployerID, e.EmployeeID}]; emp != nil && !has(a.hsa, emp.PersonID) {
+			a.hsa[emp.PersonID] = &personHSA{}
+			persons = append(persons, emp.PersonID)
+		}
+	}
+	if len(persons) == 0 {
+		return nil
+	}
+	slices.SortFunc(persons, func(x, y any) int { return strings.Compare(x.(string), y.(string)) })
+	err = t.each(`SELECT person_id, employer_id, plan_code FROM enrollments WHERE person_id IN `+list(len(persons))+`
+		AND status IN ('ACTIVE', 'PENDING_KYC') AND plan_type = 'HSA'`, persons, func(scan func(...any) error) error {
+		var id string
+		var at [2]string
+		err := scan(&id, &at[0], &at[1])
+		if h := a.hsa[id]; err == nil && h.open == nil {
+			h.open = &at
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("enroll: look up enrollments: %w", err)
+	}
+	err = t.each(`SELECT person_id, id, created_at FROM accounts WHERE person_id IN `+list(len(persons))+`
+		AND plan_type = 'HSA'`, persons, func(scan func(...any) error) error {
+		var person, id, at string
+		err := scan(&person, &id, &at)
+		if h := a.hsa[person]; err == nil && (h.account == "" || at < h.opened || at == h.opened && id < h.account) {
+			h.account, h.opened = id, at
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("enroll: look up accounts: %w", err)
+	}
+	return nil
+}
+
+// openHSA is the person's open HSA enrollment (employer, plan code), or nil.
+func (t *txn) openHSA(personID string) (*[2]string, error) {
+	if t.ahc != nil {
+		if h, ok := t.ahc.hsa[personID]; ok {
+			return h.open, nil
+		}
+	}
+	var at [2]string
+	err := t.queryRow(`SELECT employer_id, plan_code FROM enrollments WHERE person_id = ? AND plan_type = 'HSA'
+		AND status IN ('ACTIVE', 'PENDING_KYC') LIMIT 1`, personID).Scan(&at[0], &at[1])
+	if notFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &at, nil
+}
+
+// hsaAccount is the person's first HSA account, or "".
+func (t *txn) hsaAccount(personID string) (string, error) {
+	if t.ahc != nil {
+		if h, ok := t.ahc.hsa[personID]; ok {
+			return h.account, nil
+		}
+	}
+	// The first account opened; ordered here (see openEnrollment).
+	var id, first string
+	err := t.each(`SELECT id, created_at FROM accounts WHERE person_id = ? AND plan_type = 'HSA'`, []any{personID},
+		func(scan func(...any) error) error {
+			var i, c string
+			err := scan(&i, &c)
+			if err == nil && (id == "" || c < first || c == first && i < id) {
+				id, first = i, c
+			}
+			return err
+		})
+	return id, err
+}
+
+// noteHSAAccount records a person's new (first) HSA account.
+func (a *chunkAhead) noteHSAAccount(personID, id string) {
+	if a == nil {
+		return
+	}
+	if h, ok := a.hsa[personID]; ok && h.account == "" {
+		h.account = id
+	}
+}
+
+// noteEnrollment adds a new enrollment to its employment's open list, when
+// the chunk holds that list.
+func (a *chunkAhead) noteEnrollment(en *enrollment) {
+	if a == nil {
+		return
+	}
+	if list, ok := a.open[en.EmploymentID]; ok {
+		c := *en
+		a.open[en.EmploymentID] = append(list, &c)
+	}
+	if h, ok := a.hsa[en.PersonID]; ok && en.PlanType == "HSA" && h.open == nil &&
+		(en.Status == "ACTIVE" || en.Status == "PENDING_KYC") {
+		h.open = &[2]string{en.EmployerID, en.PlanCode}
+	}
+}
+
+// forgetEnrollments drops what the chunk holds about an employment's and
+// a person's enrollments (both "": about everyone's), after a change to
+// one of them.
+func (a *chunkAhead) forgetEnrollments(employmentID, personID string) {
+	if a == nil {
+		return
+	}
+	if employmentID == "" && personID == "" {
+		clear(a.open)
+		clear(a.hsa)
+		return
+	}
+	delete(a.open, employmentID)
+	delete(a.hsa, personID)
 }
 
 // forget drops what a row just wrote: the person (by id, by both its old

@@ -193,7 +193,7 @@ func (t *txn) deductedUntil(employer string, py *planYear, old *election, date s
 
 func (t *txn) insertElection(el *election) error {
 	el.ID, el.Status, el.Version = newID(), "ACTIVE", 1
-	if _, err := t.exec(`INSERT INTO elections (id, enrollment_id, annual_cents, coverage_tier,
+	if err := t.insert(t.w.table("elections"), `INSERT INTO elections (id, enrollment_id, annual_cents, coverage_tier,
 		per_period, periods, deducted_before, status, effective_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		el.ID, el.EnrollmentID, el.AnnualCents, el.Tier, el.PerPeriod, el.Periods, el.DeductedBefore, el.Status,
 		el.Effective, stamp(t.now)); err != nil {
@@ -205,13 +205,14 @@ func (t *txn) insertElection(el *election) error {
 func (t *txn) insertEnrollment(en *enrollment) error {
 	en.ID, en.Version = newID(), 1
 	now := stamp(t.now)
-	if _, err := t.exec(`INSERT INTO enrollments (id, person_id, employment_id, account_id,
+	if err := t.insert(t.w.table("enrollments"), `INSERT INTO enrollments (id, person_id, employment_id, account_id,
 		plan_id, plan_year_pk, employer_id, plan_code, plan_type, status, detached, effective_date, end_date,
 		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		en.ID, en.PersonID, en.EmploymentID, en.AccountID, en.PlanID, en.PlanYearPK, en.EmployerID, en.PlanCode,
 		en.PlanType, en.Status, en.Detached, en.Effective, en.End, now, now); err != nil {
 		return fmt.Errorf("enroll: insert enrollment: %w", err)
 	}
+	t.ahc.noteEnrollment(en)
 	return t.audit("enrollment", en.ID, "CREATE", nil, *en)
 }
 
@@ -219,25 +220,17 @@ func (t *txn) insertEnrollment(en *enrollment) error {
 // account for life; every other enrollment gets its own.
 func (t *txn) account(personID, planType string) (string, error) {
 	if planType == "HSA" {
-		// The first account opened; ordered here (see openEnrollment).
-		var id, first string
-		err := t.each(`SELECT id, created_at FROM accounts WHERE person_id = ? AND plan_type = 'HSA'`, []any{personID},
-			func(scan func(...any) error) error {
-				var i, c string
-				err := scan(&i, &c)
-				if err == nil && (id == "" || c < first || c == first && i < id) {
-					id, first = i, c
-				}
-				return err
-			})
-		if err != nil || id != "" {
+		if id, err := t.hsaAccount(personID); err != nil || id != "" {
 			return id, err
 		}
 	}
 	id := newID()
-	if _, err := t.exec(`INSERT INTO accounts (id, person_id, plan_type, created_at)
+	if err := t.insert(t.w.table("accounts"), `INSERT INTO accounts (id, person_id, plan_type, created_at)
 		VALUES (?, ?, ?, ?)`, id, personID, planType, stamp(t.now)); err != nil {
 		return "", fmt.Errorf("enroll: insert account: %w", err)
+	}
+	if planType == "HSA" {
+		t.ahc.noteHSAAccount(personID, id)
 	}
 	return id, t.audit("account", id, "CREATE", nil, map[string]string{"person_id": personID, "plan_type": planType})
 }

@@ -137,6 +137,7 @@ func (t *txn) activatePending(personID string) error {
 	slices.SortFunc(pending, func(a, b ev) int { // created_at, id: no sorter in SQL
 		return cmp.Or(strings.Compare(a.created, b.created), strings.Compare(a.id, b.id))
 	})
+	t.ahc.forgetEnrollments("", "") // found by person here, not by employment
 	for _, e := range pending {
 		if err := t.update(`UPDATE enrollments SET status = 'ACTIVE', version = version + 1, updated_at = ?
 			WHERE id = ? AND version = ?`, stamp(t.now), e.id, e.version); err != nil {

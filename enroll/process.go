@@ -287,6 +287,9 @@ func (t *txn) applyAll(b *enrollsftp.Batch, rows Rows) (enrollsftp.Errors, error
 func (t *txn) applyOne(b *enrollsftp.Batch, rec Record) error {
 	{
 		out, dedup, err := t.apply(rec)
+		if err == nil {
+			err = t.failed
+		}
 		if err != nil {
 			return fmt.Errorf("enroll: line %d: %w", rec.Line, err)
 		}

@@ -32,10 +32,11 @@ type txn struct {
 	stmts    map[string]*sql.Stmt
 	known    map[string]bool // employers seen in this file: they do not change within it
 	// Reference data read by this file's rows, which no row changes.
-	years map[[2]string]*planYear // (employer, date) → plan year, nil when none
-	plans map[[3]string]*plan     // (employer, code, plan year) → plan
-	codes map[[2]string]bool      // (employer, code) → the employer has such a plan
-	freq  map[string]string       // employer → pay frequency
+	years    map[[2]string]*planYear // (employer, date) → plan year, nil when none
+	plans    map[[3]string]*plan     // (employer, code, plan year) → plan
+	codes    map[[2]string]bool      // (employer, code) → the employer has such a plan
+	hsaCodes map[[2]string]bool      // (employer, code) of every HSA plan
+	freq     map[string]string       // employer → pay frequency
 	// w buffers what the file appends and does not read back. Only
 	// Process's transaction has one; elsewhere (ApproveKYC) it is nil and
 	// audit events are written at once.
@@ -51,6 +52,9 @@ type txn struct {
 	// wrote says the current row has run a statement that changes the
 	// ledger: a rule failing after it cannot reject the row alone.
 	wrote bool
+	// failed is a write that failed where no error could be returned
+	// (queryRow); it fails the file.
+	failed error
 	// seen holds every dedup key of the file so far, by fingerprint.
 	seen *lineSet
 }
@@ -87,6 +91,9 @@ func (t *txn) closeStmts() {
 // exec runs a statement that changes the ledger for the current row.
 func (t *txn) exec(query string, args ...any) (sql.Result, error) {
 	t.wrote = true
+	if err := t.readBack(query); err != nil {
+		return nil, err
+	}
 	return t.execStmt(query, args...)
 }
 
@@ -100,6 +107,9 @@ func (t *txn) execStmt(query string, args ...any) (sql.Result, error) {
 }
 
 func (t *txn) query(query string, args ...any) (*sql.Rows, error) {
+	if err := t.readBack(query); err != nil {
+		return nil, err
+	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return nil, err
@@ -107,8 +117,13 @@ func (t *txn) query(query string, args ...any) (*sql.Rows, error) {
 	return s.QueryContext(t.ctx, args...)
 }
 
-// queryRow never fails itself: a preparation error surfaces from Scan.
+// queryRow never fails itself: a preparation error surfaces from Scan. A
+// failure to write the read-back buffers first is kept in t.failed: the
+// file fails after the row (applyOne).
 func (t *txn) queryRow(query string, args ...any) *sql.Row {
+	if err := t.readBack(query); err != nil && t.failed == nil {
+		t.failed = err
+	}
 	s, err := t.stmt(query)
 	if err != nil {
 		return t.tx.QueryRowContext(t.ctx, query, args...) // reports the same error on Scan
