@@ -143,7 +143,7 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 		last4 = c.SSN[5:]
 	}
 	if p == nil {
-		np := &person{ID: newID(), ssnMAC: mac, SSNLast4: last4, FirstName: c.FirstName, MiddleName: c.MiddleName,
+		np := &person{ID: newID(), ssnMAC: mac, ssnEnc: sealed, SSNLast4: last4, FirstName: c.FirstName, MiddleName: c.MiddleName,
 			LastName: c.LastName, dob: c.DOB, HasDOB: c.DOB != "", AddressLine1: c.AddressLine1,
 			AddressLine2: c.AddressLine2, City: c.City, State: c.State, ZIP: c.ZIP, Email: c.Email, Phone: c.Phone,
 			KYCStatus: kyc.None, Version: 1}
@@ -185,12 +185,15 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 	if mac != nil {
 		ssnChanged = string(p.ssnMAC) != string(mac)
 		np.ssnMAC, np.SSNLast4 = mac, last4
+		if ssnChanged {
+			np.ssnEnc = sealed
+		}
 	}
 	changed := ssnChanged || np.FirstName != p.FirstName || np.LastName != p.LastName || np.dob != p.dob ||
 		np.AddressLine1 != p.AddressLine1 || np.AddressLine2 != p.AddressLine2 || np.City != p.City ||
 		np.State != p.State || np.ZIP != p.ZIP
 	a, b := np, before
-	a.ssnMAC, b.ssnMAC = nil, nil
+	a.ssnMAC, b.ssnMAC, a.ssnEnc, b.ssnEnc = nil, nil, nil, nil
 	if reflect.DeepEqual(a, b) && !ssnChanged {
 		return p, false, nil // nothing to write
 	}

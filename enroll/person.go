@@ -16,6 +16,7 @@ import (
 type person struct {
 	ID           string `json:"id"`
 	ssnMAC       []byte
+	ssnEnc       []byte // the sealed SSN, for KYC (identity)
 	SSNLast4     string `json:"ssn_last4"`
 	FirstName    string `json:"first_name"`
 	MiddleName   string `json:"middle_name"`
@@ -34,12 +35,12 @@ type person struct {
 	Version      int    `json:"version"`
 }
 
-const personColumns = `id, ssn_hmac, ssn_last4, first_name, middle_name, last_name, dob, address_line1,
+const personColumns = `id, ssn_hmac, ssn_enc, ssn_last4, first_name, middle_name, last_name, dob, address_line1,
 	address_line2, city, state, zip, email, phone, kyc_status, kyc_codes, version`
 
 func scanPerson(row interface{ Scan(...any) error }) (*person, error) {
 	var p person
-	err := row.Scan(&p.ID, &p.ssnMAC, &p.SSNLast4, &p.FirstName, &p.MiddleName, &p.LastName, &p.dob,
+	err := row.Scan(&p.ID, &p.ssnMAC, &p.ssnEnc, &p.SSNLast4, &p.FirstName, &p.MiddleName, &p.LastName, &p.dob,
 		&p.AddressLine1, &p.AddressLine2, &p.City, &p.State, &p.ZIP, &p.Email, &p.Phone, &p.KYCStatus,
 		&p.KYCCodes, &p.Version)
 	if err != nil {
@@ -69,9 +70,11 @@ func (t *txn) identity(p *person, ssn string) (kyc.Identity, error) {
 	if ssn != "" || p.ssnMAC == nil {
 		return id, nil
 	}
-	var sealed []byte
-	if err := t.queryRow(`SELECT ssn_enc FROM persons WHERE id = ?`, p.ID).Scan(&sealed); err != nil {
-		return id, fmt.Errorf("enroll: load ssn: %w", err)
+	sealed := p.ssnEnc // read with the person (a chunk's look-up), else now
+	if sealed == nil {
+		if err := t.queryRow(`SELECT ssn_enc FROM persons WHERE id = ?`, p.ID).Scan(&sealed); err != nil {
+			return id, fmt.Errorf("enroll: load ssn: %w", err)
+		}
 	}
 	if sealed != nil {
 		ssn, err := t.l.keys.Open(sealed)

@@ -2,7 +2,9 @@ package enroll
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,10 +81,21 @@ func (l *Ledger) Prepare(rec *Record) {
 	}
 	rec.ContentHash = l.keys.Content(rec.ContentHash)
 	rec.idem, rec.legacy = l.idemKeys(rec)
-	rec.dedup = l.keyed(rec.EmployerID) + "\x1f" + rec.idem
+	rec.dedup = dedupKey(l.keyed(rec.EmployerID) + "\x1f" + rec.idem)
 	if c := rec.Census; c != nil && c.SSN != "" {
 		rec.ssnMAC = l.keys.MatchKey(c.SSN)
 	}
+}
+
+// dedupKey is the in-file duplicate key as stored with each ack line: a
+// long one (a content key is ~80 characters) as 43 characters of its
+// SHA-256, since a million-row file stores one a row; it is only compared.
+func dedupKey(k string) string {
+	if len(k) <= 45 {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "h:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Rows yields records: io.EOF after the last, an *enrollsftp.FileError when
