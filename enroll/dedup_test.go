@@ -92,3 +92,19 @@ func TestInFileDuplicatesWhenFingerprintsCollide(t *testing.T) {
 }
 
 func hasCode(codes string, c enrollsftp.Code) bool { return strings.Contains(codes, string(c)) }
+
+// TestDedupKeyStoredShort: a long in-file duplicate key is stored as its
+// hash, the same for the same key and different for another; a short one
+// (an employer and a record_id) as it is.
+func TestDedupKeyStoredShort(t *testing.T) {
+	short := "ACME\x1fC12345"
+	long := "ACME\x1fc:E12345\x1f" + strings.Repeat("ab", 32)
+	other := "ACME\x1fc:E12345\x1f" + strings.Repeat("ba", 32)
+	if got := dedupKey(short); got != short {
+		t.Errorf("dedupKey(%q) = %q, want it as it is", short, got)
+	}
+	a, b, c := dedupKey(long), dedupKey(long), dedupKey(other)
+	if a != b || a == c || len(a) != 45 || !strings.HasPrefix(a, "h:") {
+		t.Errorf("dedupKey: %q %q %q, want one stable 45-character h: form per key", a, b, c)
+	}
+}
