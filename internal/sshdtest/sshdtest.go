@@ -9,6 +9,7 @@ package sshdtest
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -36,6 +37,7 @@ type Server struct {
 	HostKey    ssh.PublicKey
 	config     string
 	cmd        *exec.Cmd
+	exited     <-chan struct{} // closed when cmd has exited and been waited for
 	t          testing.TB
 }
 
@@ -94,8 +96,37 @@ Subsystem sftp internal-sftp
 	return s
 }
 
-// Restart starts sshd (again) on the same port with the same keys.
+// Restart starts sshd (again) on the same port with the same keys, and
+// returns once that sshd — not a leftover — answers with its SSH banner.
+//
+// Why the banner and the retry: a session child of a just-killed sshd can
+// hold the listening socket for a moment after its parent is reaped. Then
+// the new sshd fails to bind and exits, while a bare TCP connect still
+// succeeds into the dying socket's backlog; the test's own dial then gets
+// "connection refused" or "reset by peer" (a CI failure, seen once).
 func (s *Server) Restart() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	s.spawn()
+	for {
+		select {
+		case <-s.exited: // could not bind (yet): start it again
+			time.Sleep(50 * time.Millisecond)
+			s.spawn()
+		default:
+			if s.answers() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			s.t.Fatalf("sshd did not answer on port %d within 10s", s.Port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *Server) spawn() {
 	s.t.Helper()
 	s.cmd = exec.Command(sshdPath, "-D", "-e", "-f", s.config)
 	if testing.Verbose() {
@@ -104,23 +135,27 @@ func (s *Server) Restart() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start sshd: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			s.t.Fatalf("sshd did not listen on port %d within 10s", s.Port)
-		}
-		time.Sleep(20 * time.Millisecond)
+	exited := make(chan struct{})
+	s.exited = exited
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); close(exited) }()
+}
+
+// answers reports whether the port sends an SSH banner within a short wait.
+func (s *Server) answers() bool {
+	c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+	if err != nil {
+		return false
 	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	return err == nil && string(buf) == "SSH-"
 }
 
 // Stop kills sshd and every session process it forked (internal-sftp runs
-// in a child that outlives the listener), and waits for the listener.
+// in a child that outlives the listener), and waits for sshd to exit.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
@@ -129,7 +164,7 @@ func (s *Server) Stop() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
