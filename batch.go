@@ -29,6 +29,9 @@ const (
 	BatchRejected = "REJECTED"
 	BatchHeld     = "HELD"
 	BatchFailed   = "FAILED"
+	// BatchDryRun is the status a dry run's outputs give: nothing was
+	// applied, whatever the file would have become.
+	BatchDryRun = "DRY_RUN"
 )
 
 // Record statuses (SPEC §5).
@@ -72,6 +75,49 @@ type Batch struct {
 	// StagedRemovedAt is when staging_retention deleted the staged copy
 	// (RFC 3339); empty while it is kept.
 	StagedRemovedAt string
+	// EarlierBatchID is, for a file answered FILE_ALREADY_PROCESSED (which
+	// has no batch of its own), the batch that applied its bytes.
+	EarlierBatchID string
+	// DryRun: the batch was rolled back after its outputs were written;
+	// the ledger has no such batch.
+	DryRun bool
+	// MaxRejectRatio is the hold threshold the file was processed under
+	// (0: never held).
+	MaxRejectRatio float64
+}
+
+// RejectRatio is the rejected share of the batch's rows.
+func (b Batch) RejectRatio() float64 {
+	if b.Rows == 0 {
+		return 0
+	}
+	return float64(b.Rejected) / float64(b.Rows)
+}
+
+// HoldReason says why a HELD batch was held, with the figures.
+func (b Batch) HoldReason() string {
+	s := fmt.Sprintf("%d of %d rows rejected (%.1f%%), over the max_reject_ratio of %g (%.1f%%): nothing applied",
+		b.Rejected, b.Rows, 100*b.RejectRatio(), b.MaxRejectRatio, 100*b.MaxRejectRatio)
+	if b.ID != "" && !b.DryRun {
+		s += fmt.Sprintf("; release it with `enrollsftp rerun %s --force --reason TEXT`", b.ID)
+	}
+	return s
+}
+
+// Statuses are the batch statuses a listing can be filtered by.
+var Statuses = []string{BatchReceived, BatchApplied, BatchRejected, BatchHeld, BatchFailed, BatchReleased}
+
+// BatchReleased is how a listing shows a HELD batch an operator released
+// (a rerun superseded it): it no longer waits for anyone.
+const BatchReleased = "RELEASED"
+
+// Shown is the status a listing gives the batch: RELEASED for a HELD batch
+// a rerun superseded, else its own.
+func (b Batch) Shown() string {
+	if b.Status == BatchHeld && b.SupersededBy != "" {
+		return BatchReleased
+	}
+	return b.Status
 }
 
 // Outcome is one input record's result: one row of the ack file, and for a

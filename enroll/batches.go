@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"enrollsftp"
@@ -20,7 +21,7 @@ type Filter struct {
 
 const batchColumns = `id, source, file, type, sha256, size, status, rows, accepted, rejected, duplicate,
 	pending_kyc, received_at, processed_at, header, file_errors, layout, staged_path, error, superseded_by,
-	delivered_at, staged_sha256, encrypted, staged_removed_at`
+	delivered_at, staged_sha256, encrypted, staged_removed_at, max_reject_ratio`
 
 func scanBatch(row interface{ Scan(...any) error }) (enrollsftp.Batch, error) {
 	var b enrollsftp.Batch
@@ -28,7 +29,7 @@ func scanBatch(row interface{ Scan(...any) error }) (enrollsftp.Batch, error) {
 	err := row.Scan(&b.ID, &b.Source, &b.File, &typ, &b.SHA256, &b.Size, &b.Status, &b.Rows, &b.Accepted,
 		&b.Rejected, &b.Duplicate, &b.PendingKYC, &b.ReceivedAt, &b.ProcessedAt, &header, &fileErrs, &b.Layout,
 		&b.StagedPath, &b.Error, &b.SupersededBy, &b.DeliveredAt, &b.StagedSHA256, &b.Encrypted,
-		&b.StagedRemovedAt)
+		&b.StagedRemovedAt, &b.MaxRejectRatio)
 	if err != nil {
 		return b, err
 	}
@@ -50,7 +51,14 @@ func scanBatch(row interface{ Scan(...any) error }) (enrollsftp.Batch, error) {
 func (l *Ledger) Batches(ctx context.Context, f Filter) ([]enrollsftp.Batch, error) {
 	q := `SELECT ` + batchColumns + ` FROM batches WHERE 1 = 1`
 	var args []any
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case enrollsftp.BatchReleased:
+		q += ` AND status = 'HELD' AND superseded_by != ''`
+	case enrollsftp.BatchHeld:
+		// A released batch no longer waits: it lists as RELEASED.
+		q += ` AND status = 'HELD' AND superseded_by = ''`
+	default:
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
@@ -81,8 +89,63 @@ func (l *Ledger) Batches(ctx context.Context, f Filter) ([]enrollsftp.Batch, err
 // ErrBatchNotFound is returned when no batch has the id asked for.
 var ErrBatchNotFound = errors.New(string(enrollsftp.BatchNotFound))
 
-// Batch returns one batch.
+// ErrBatchAmbiguous is returned for a batch id prefix that more than one
+// batch has.
+var ErrBatchAmbiguous = errors.New("ambiguous batch id")
+
+// minPrefix is the shortest id prefix taken for a batch id, as git's.
+const minPrefix = 4
+
+// resolveBatch returns the whole id of the batch id names: the id itself,
+// or the one batch whose id starts with it (an operator copies the first
+// characters of an id, as of a git commit). Time-ordered ids share their
+// leading characters within a night, so a prefix may need to be long.
+func resolveBatch(ctx context.Context, q execer, id string) (string, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM batches WHERE id = ?`, id).Scan(&n); err != nil {
+		return "", fmt.Errorf("enroll: batch %s: %w", id, err)
+	}
+	if n > 0 || len(id) < minPrefix || strings.Trim(id, "0123456789abcdefABCDEF-") != "" {
+		return id, nil
+	}
+	// The id is hex and dashes only, so it holds no LIKE wildcard; the
+	// range keeps the look-up on the primary key.
+	rows, err := q.QueryContext(ctx, `SELECT id FROM batches WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`,
+		strings.ToLower(id), strings.ToLower(id)+"\x7f")
+	if err != nil {
+		return "", fmt.Errorf("enroll: batch %s: %w", id, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return "", fmt.Errorf("enroll: batch %s: %w", id, err)
+		}
+		ids = append(ids, s)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("enroll: batch %s: %w", id, err)
+	}
+	switch len(ids) {
+	case 0:
+		return id, nil
+	case 1:
+		return ids[0], nil
+	}
+	more := ""
+	if len(ids) > 5 {
+		ids, more = ids[:5], ", …"
+	}
+	return "", fmt.Errorf("%w: %s is the start of %s%s; give more of it", ErrBatchAmbiguous, id, strings.Join(ids, ", "), more)
+}
+
+// Batch returns one batch, by its id or a unique prefix of it.
 func (l *Ledger) Batch(ctx context.Context, id string) (enrollsftp.Batch, error) {
+	id, err := resolveBatch(ctx, l.db, id)
+	if err != nil {
+		return enrollsftp.Batch{}, err
+	}
 	b, err := scanBatch(l.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("%w: %s", ErrBatchNotFound, id)
@@ -119,7 +182,7 @@ func splitCodes(s string) []string {
 	return out
 }
 
-// View hands a stored batch to fn inside one read transaction, so the
+// View hands a stored batch (by id or unique prefix) to fn inside one read transaction, so the
 // outputs are built from one consistent snapshot.
 func (l *Ledger) View(ctx context.Context, id string, fn func(View) error) error {
 	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -127,6 +190,9 @@ func (l *Ledger) View(ctx context.Context, id string, fn func(View) error) error
 		return fmt.Errorf("enroll: view: %w", err)
 	}
 	defer tx.Rollback()
+	if id, err = resolveBatch(ctx, tx, id); err != nil {
+		return err
+	}
 	b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %s", ErrBatchNotFound, id)

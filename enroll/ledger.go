@@ -168,6 +168,11 @@ func (l *Ledger) open(ctx context.Context, path string) error {
 			return err
 		}
 	}
+	if !l.readOnly {
+		// A ledger made by an earlier version (or the sqlite3 shell) may be
+		// readable by others: tighten it and its WAL files.
+		tighten(path, path+"-wal", path+"-shm")
+	}
 	if err := l.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("enroll: open %s: %w", path, err)
 	}
@@ -197,6 +202,14 @@ const pageSize = 16384
 // pool turn it to WAL as they open, so the file is made first, on its own
 // connection.
 func createFile(ctx context.Context, path string) error {
+	// SQLite makes the -wal and -shm files with the database file's mode:
+	// made 0600 first, none of the three is readable by others (it holds
+	// sealed SSNs, names, addresses and DOBs).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return fmt.Errorf("enroll: create %s: %w", path, err)
+	} else {
+		f.Close()
+	}
 	db, err := sql.Open(driverName, "file:"+path+"?_busy_timeout=5000")
 	if err != nil {
 		return fmt.Errorf("enroll: create %s: %w", path, err)
@@ -208,6 +221,16 @@ func createFile(ctx context.Context, path string) error {
 		}
 	}
 	return nil
+}
+
+// tighten makes each existing file of paths mode 0600; a file it cannot
+// change (not the owner's) is left for the open to use as it is.
+func tighten(paths ...string) {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(p, st.Mode().Perm()&0o700)
+		}
+	}
 }
 
 // Close closes the database.

@@ -140,13 +140,13 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 	}
 	b := enrollsftp.Batch{ID: f.BatchID, Source: f.Source, File: f.Name, Type: f.Type, SHA256: f.SHA256,
 		Size: f.Size, Status: enrollsftp.BatchReceived, ReceivedAt: stamp(f.ReceivedAt), Header: f.Header,
-		Encrypted: f.Encrypted}
+		Encrypted: f.Encrypted, Layout: f.Layout, MaxRejectRatio: f.MaxRejectRatio}
 	header, _ := json.Marshal(nonNil(f.Header))
 	insertBatch := func() error {
 		if _, err := tx.ExecContext(sctx, `INSERT INTO batches (id, source, file, type, layout, sha256, size, status,
-			received_at, header, staged_path, staged_sha256, encrypted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			received_at, header, staged_path, staged_sha256, encrypted, max_reject_ratio) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			b.ID, b.Source, b.File, string(b.Type), f.Layout, b.SHA256, b.Size, enrollsftp.BatchReceived, b.ReceivedAt,
-			string(header), f.StagedPath, f.StagedSHA256, f.Encrypted); err != nil {
+			string(header), f.StagedPath, f.StagedSHA256, f.Encrypted, f.MaxRejectRatio); err != nil {
 			return fmt.Errorf("enroll: insert batch: %w", err)
 		}
 		return nil
@@ -222,11 +222,12 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		}
 	}
 	if !f.DryRun {
-		if err := t.settleFailures(f, b.ID); err != nil {
+		if err := t.settleFailures(f, b.ID, b.Status); err != nil {
 			return b, err
 		}
 	}
 	if f.DryRun {
+		b.DryRun = true
 		if emit != nil {
 			if err := emit(View{Batch: b, Each: eachRecord(sctx, tx, b.ID)}); err != nil {
 				return b, err
@@ -361,8 +362,10 @@ func (t *txn) insertRecord(o enrollsftp.Outcome, dedup string, raw []string) err
 // batch counts through the rerun that replaced it.
 func processedBatch(ctx context.Context, q execer, sha string) (string, error) {
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM batches WHERE sha256 = ? AND status <> 'FAILED'
-		AND superseded_by = '' ORDER BY received_at LIMIT 1`, sha).Scan(&id)
+	// Only applied bytes count: a file rejected or held (say, sent with
+	// the wrong --type or layout) may come again, under any type.
+	err := q.QueryRowContext(ctx, `SELECT id FROM batches WHERE sha256 = ? AND status = 'APPLIED'
+		ORDER BY received_at LIMIT 1`, sha).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -447,10 +450,16 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 // of the same name from the same source (they have no bytes). Their bytes
 // were processed now; a rerun of them would be FILE_ALREADY_PROCESSED, and
 // `batches --status FAILED` should list only what still needs attention.
-func (t *txn) settleFailures(f File, id string) error {
-	return supersedeFailures(t.ctx, t.tx, id, t.now, `SELECT id FROM batches WHERE status = 'FAILED' AND superseded_by = ''
-		AND id <> ? AND id <> ? AND (sha256 = ? OR (sha256 = '' AND source = ? AND file = ?))`,
-		id, f.RerunOf, f.SHA256, f.Source, f.Name)
+//
+// An applied file also settles the earlier REJECTED or HELD batches of its
+// bytes (the same file sent first with the wrong type, say): they no
+// longer wait for an operator.
+func (t *txn) settleFailures(f File, id, status string) error {
+	return supersedeFailures(t.ctx, t.tx, id, t.now, `SELECT id FROM batches WHERE superseded_by = ''
+		AND id <> ? AND id <> ? AND (
+			status = 'FAILED' AND (sha256 = ? OR (sha256 = '' AND source = ? AND file = ?))
+			OR ? = 'APPLIED' AND status IN ('REJECTED', 'HELD') AND sha256 = ?)`,
+		id, f.RerunOf, f.SHA256, f.Source, f.Name, status, f.SHA256)
 }
 
 // SettleDownloadFailures marks the failed downloads of a source's file name

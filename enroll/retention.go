@@ -72,3 +72,14 @@ func (l *Ledger) MarkStagedRemoved(ctx context.Context, path string, at time.Tim
 	}
 	return tx.Commit()
 }
+
+// StagedInUse reports whether a batch names the staged copy at path: a copy
+// staged for a file that then made no batch (its bytes were applied
+// before) is no batch's, and is removed.
+func (l *Ledger) StagedInUse(ctx context.Context, path string) (bool, error) {
+	var n int
+	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM batches WHERE staged_path = ? AND staged_removed_at = ''`, path).Scan(&n); err != nil {
+		return false, fmt.Errorf("enroll: staged copy in use: %w", err)
+	}
+	return n > 0, nil
+}

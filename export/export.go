@@ -45,6 +45,10 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 	}
 	// A name too long to take suffixes is answered under a short form of it.
 	base := filepath.Join(dir, BaseName(enrollsftp.ShortName(name)))
+	// The summary gives the count of each code; they are counted in the
+	// same pass that writes the ack, never in a second read of the batch.
+	counts := map[string]int{}
+	records = countCodes(records, counts)
 	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return f, fmt.Errorf("export: %w", err)
@@ -70,7 +74,39 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 			return f, err
 		}
 	}
-	return f, writeAtomic(f.Summary, func(w io.Writer) error { return WriteSummary(w, b) })
+	for _, e := range b.FileErrors {
+		counts[string(e.Code)]++
+	}
+	return f, writeAtomic(f.Summary, func(w io.Writer) error { return writeSummary(w, b, counts) })
+}
+
+// countCodes wraps records so that each pass counts the codes of the
+// records it hands on into counts (afresh for each pass).
+func countCodes(records Records, counts map[string]int) Records {
+	return func(fn func(enrollsftp.Outcome) error) error {
+		clear(counts)
+		return records(func(o enrollsftp.Outcome) error {
+			for c := range strings.SplitSeq(o.Codes, ";") {
+				if c != "" {
+					counts[c]++
+				}
+			}
+			return fn(o)
+		})
+	}
+}
+
+// CodeCounts counts the codes of a batch's records and file errors, as
+// the summary gives them.
+func CodeCounts(b enrollsftp.Batch, records Records) (map[string]int, error) {
+	counts := map[string]int{}
+	if err := countCodes(records, counts)(func(enrollsftp.Outcome) error { return nil }); err != nil {
+		return nil, err
+	}
+	for _, e := range b.FileErrors {
+		counts[string(e.Code)]++
+	}
+	return counts, nil
 }
 
 // writeBoth writes the ack and the error file from one pass over records.
@@ -184,6 +220,23 @@ type summary struct {
 	ReceivedAt  string      `json:"received_at"`
 	ProcessedAt string      `json:"processed_at"`
 	FileErrors  []fileError `json:"file_errors"`
+	// More keys than SPEC §5 lists (issue 14).
+	Layout     string         `json:"layout"`
+	ErrorCodes map[string]int `json:"error_codes"` // records and file errors per code
+	DryRun     bool           `json:"dry_run"`
+	// WouldBe is what a dry run's file would have become.
+	WouldBe string `json:"would_be,omitempty"`
+	Hold    *hold  `json:"hold,omitempty"`
+	// EarlierBatchID: the batch that applied a re-sent file's bytes.
+	EarlierBatchID string `json:"earlier_batch_id,omitempty"`
+}
+
+// hold gives the figures of a HELD batch.
+type hold struct {
+	Ratio          float64 `json:"ratio"` // rejected rows / rows
+	MaxRejectRatio float64 `json:"max_reject_ratio"`
+	Rejected       int     `json:"rejected"`
+	Rows           int     `json:"rows"`
 }
 
 type fileError struct {
@@ -191,14 +244,32 @@ type fileError struct {
 	Message string `json:"message"`
 }
 
-// WriteSummary writes the batch summary JSON.
+// WriteSummary writes the batch summary JSON, with the code counts of
+// the file errors only (Write counts the records' too).
 func WriteSummary(w io.Writer, b enrollsftp.Batch) error {
+	counts := map[string]int{}
+	for _, e := range b.FileErrors {
+		counts[string(e.Code)]++
+	}
+	return writeSummary(w, b, counts)
+}
+
+func writeSummary(w io.Writer, b enrollsftp.Batch, counts map[string]int) error {
 	s := summary{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
 		Size: b.Size, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
 		PendingKYC: b.PendingKYC, Status: b.Status, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt,
-		FileErrors: []fileError{}}
+		FileErrors: []fileError{}, Layout: b.Layout, ErrorCodes: counts, DryRun: b.DryRun,
+		EarlierBatchID: b.EarlierBatchID}
 	for _, e := range b.FileErrors {
 		s.FileErrors = append(s.FileErrors, fileError{Code: string(e.Code), Message: e.Message})
+	}
+	if b.Status == enrollsftp.BatchHeld {
+		s.Hold = &hold{Ratio: b.RejectRatio(), MaxRejectRatio: b.MaxRejectRatio, Rejected: b.Rejected, Rows: b.Rows}
+	}
+	if b.DryRun {
+		// Nothing was applied and the ledger keeps no such batch: no id
+		// an operator would look for in vain, no status that says applied.
+		s.BatchID, s.Status, s.WouldBe = "", enrollsftp.BatchDryRun, b.Status
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -218,7 +289,9 @@ func safe(cells []string) []string {
 }
 
 // writeAtomic writes path through a temporary file in the same folder and
-// a rename, so a reader never sees a half-written output.
+// a rename, so a reader never sees a half-written output. Every output is
+// 0600: the error file gives back names and addresses, and an ack is no
+// one else's business either.
 func writeAtomic(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -229,7 +302,7 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		tmp.Close()
 		return fmt.Errorf("export: write %s: %w", filepath.Base(path), err)
 	}
-	if err := tmp.Chmod(0o640); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return fmt.Errorf("export: %w", err)
 	}

@@ -386,8 +386,9 @@ func TestSweepStaging(t *testing.T) {
 }
 
 // The same bytes re-sent under the same name stage to the path of the
-// first copy; archiving them as already processed must not delete the
-// copy a REJECTED batch is waiting to be rerun from.
+// first copy. A REJECTED file's bytes are not "already processed" (issue
+// 14): the resend is processed again, and neither that nor its archiving
+// may delete the copy the first REJECTED batch is waiting to be rerun from.
 func TestResentFileKeepsTheStagedCopyOfTheRejectedBatch(t *testing.T) {
 	e := newEnv(t)
 	body := []byte(strings.Replace(baseCensus, "employee_id", "worker", 1))
@@ -400,8 +401,8 @@ func TestResentFileKeepsTheStagedCopyOfTheRejectedBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	reports, err := RunSource(context.Background(), e.l, discard, run.src, run.opts)
-	if err != nil || len(reports) != 1 || !strings.HasPrefix(reports[0].Note, "already processed") {
-		t.Fatalf("second run: %+v, %v; want the file archived as already processed", reports, err)
+	if err != nil || len(reports) != 1 || reports[0].Batch.Status != enrollsftp.BatchRejected || reports[0].Batch.ID == rep.Batch.ID {
+		t.Fatalf("second run: %+v, %v; want the file processed again, as a new REJECTED batch", reports, err)
 	}
 	if _, err := os.Stat(b.StagedPath); err != nil {
 		t.Fatalf("the REJECTED batch's staged copy: %v", err)

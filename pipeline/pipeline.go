@@ -58,6 +58,19 @@ type Options struct {
 	FileErrors enrollsftp.Errors
 }
 
+// alreadyProcessed is the answer to a file whose bytes batch prior
+// applied: REJECTED with FILE_ALREADY_PROCESSED, no batch id of its own.
+func alreadyProcessed(source, name string, typ enrollsftp.FileType, sum string, size int64, at time.Time, prior string) enrollsftp.Batch {
+	stamp := at.UTC().Format(time.RFC3339)
+	return enrollsftp.Batch{Source: source, File: name, Type: typ, SHA256: sum, Size: size,
+		Status: enrollsftp.BatchRejected, ReceivedAt: stamp, ProcessedAt: stamp, EarlierBatchID: prior,
+		FileErrors: enrollsftp.Errors{{Code: enrollsftp.FileAlreadyProcessed,
+			Message: fmt.Sprintf("these bytes were already applied as batch %s; nothing was applied again", prior)}}}
+}
+
+// noRecords is the records of a file answered without being processed.
+func noRecords(func(enrollsftp.Outcome) error) error { return nil }
+
 // Result is a processed file.
 type Result struct {
 	Batch enrollsftp.Batch
@@ -89,7 +102,22 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {
-		return Result{}, fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
+		err := fmt.Errorf("%w: %s has the same bytes as batch %s", enroll.ErrAlreadyProcessed, o.Name, prior)
+		if o.DryRun {
+			return Result{}, err
+		}
+		// Answered like any file, though the ledger keeps no batch of it;
+		// but the outputs of the applied batch, when they have this name,
+		// are its answer, and stay.
+		if pb, perr := l.Batch(ctx, prior); perr != nil || export.BaseName(pb.File) == export.BaseName(o.Name) {
+			return Result{}, err
+		}
+		b := alreadyProcessed(o.Source, o.Name, o.Type, sum, size, o.ReceivedAt, prior)
+		files, werr := export.Write(o.OutDir, b, noRecords)
+		if werr != nil {
+			return Result{}, errors.Join(err, werr)
+		}
+		return Result{Batch: b, Files: files}, err
 	}
 	if short := enrollsftp.ShortName(o.Name); len(file.FileErrors) == 0 && short != o.Name {
 		file.FileErrors = enrollsftp.Errors{{Code: enrollsftp.FileNameTooLong,
@@ -181,6 +209,9 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 	if err != nil {
 		return enrollsftp.Batch{}, err
 	}
+	if len(file.FileErrors) > 0 {
+		hintOtherType(file, o)
+	}
 	if rows != nil {
 		// The keyed hashes of each record are made on the read-ahead
 		// goroutine too, off the ledger's.
@@ -261,6 +292,37 @@ func electionRows(r io.Reader, layout *schemas.Layout, file *enroll.File, opts .
 		}
 		return rec, nil
 	}, nil
+}
+
+// hintOtherType adds to a header rejection, when the header fits the other
+// file type's default layout, that the file looks like one of those: the
+// usual cause is a file sent or processed with the wrong type.
+func hintOtherType(file *enroll.File, o Options) {
+	other := enrollsftp.Elections
+	if o.Type == enrollsftp.Elections {
+		other = enrollsftp.Census
+	}
+	layout, err := schemas.Load(string(other)+".v1", o.LayoutDir)
+	if err != nil || !layout.Fits(file.Header) {
+		return
+	}
+	for i, e := range file.FileErrors {
+		switch e.Code {
+		case enrollsftp.HeaderMissingColumn, enrollsftp.HeaderUnknownColumn, enrollsftp.HeaderDuplicateColumn:
+			hinted := *e
+			hinted.Message = fmt.Sprintf("this looks like %s file (its header fits layout %s), not %s file: %s",
+				article(other), layout.Name, article(o.Type), e.Message)
+			file.FileErrors[i] = &hinted
+			return // once, on the first header error
+		}
+	}
+}
+
+func article(t enrollsftp.FileType) string {
+	if t == enrollsftp.Elections {
+		return "an elections"
+	}
+	return "a census"
 }
 
 // headerResult sorts a reader's opening error: a file-level rejection is

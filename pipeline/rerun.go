@@ -33,6 +33,13 @@ type RerunOptions struct {
 	// limits and employers apply, and the new outputs are delivered to it.
 	Source *Source
 	Run    RunOptions
+	// Type and Layout, when set, replace the batch's own: a file processed
+	// with the wrong --type or layout is rerun as what it is.
+	Type   enrollsftp.FileType
+	Layout string
+	// StagedBase resolves a staged path recorded relative (by versions
+	// that stored the path as given) when it is not found from here.
+	StagedBase string
 }
 
 // Rerun reprocesses a FAILED, REJECTED or (with Force) HELD batch from its
@@ -67,6 +74,11 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return Result{}, fmt.Errorf("%w: batch %s failed before its file was received (%s): nothing is staged; the next run of source %s takes the file again",
 			ErrNotRerunnable, id, b.Error, b.Source)
 	}
+	if !filepath.IsAbs(b.StagedPath) && o.StagedBase != "" {
+		if _, err := os.Stat(b.StagedPath); err != nil {
+			b.StagedPath = filepath.Join(o.StagedBase, b.StagedPath)
+		}
+	}
 	key := StagingKey(l)
 	if sum, _, err := hashStaged(key, b.StagedPath); err != nil {
 		return Result{}, fmt.Errorf("%w: the staged copy of batch %s is unreadable: %v", ErrNotRerunnable, id, err)
@@ -96,16 +108,23 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 			po.Path, po.StagedSHA256 = path, sum
 		}
 	}
+	if o.Type != "" && o.Type != b.Type {
+		po.Type, po.Layout = o.Type, "" // the new type's default layout, unless named
+	}
 	if s := o.Source; s != nil {
-		if layout := s.Layouts[b.Type]; layout != "" {
+		if layout := s.Layouts[po.Type]; layout != "" {
 			po.Layout = layout
 		}
 		po.MaxRejectRatio, po.Employers = s.MaxRejectRatio, s.Employers
 	}
+	if o.Layout != "" {
+		po.Layout = o.Layout
+	}
 	if o.Force {
 		po.MaxRejectRatio = 0
 	}
-	log.Info().Str("batch_id", id).Str("status", b.Status).Bool("force", o.Force).Msg("rerun")
+	log.Info().Str("batch_id", id).Str("status", b.Status).Bool("force", o.Force).Str("type", string(po.Type)).
+		Str("layout", po.Layout).Msg("rerun")
 	res, err := ProcessFile(ctx, l, log, po)
 	if err != nil || o.Source == nil {
 		return res, err

@@ -287,6 +287,9 @@ type sourceRun struct {
 	inbound, outbound, archive string
 	reports                    []FileReport
 	shown                      func(string) string // a remote path as the operator can find it
+	// owed: the batches this run found committed but not delivered; their
+	// inputs may still be in inbound.
+	owed map[string]bool
 }
 
 // take downloads, processes and delivers one file.
@@ -322,13 +325,28 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		if err := r.l.SettleDownloadFailures(r.ctx, r.src.Name, f.Name, prior); err != nil {
 			return err
 		}
+		rep := FileReport{Source: r.src.Name, File: f.Name, Status: StatusSkipped, Note: "already processed as batch " + prior}
+		if answer, err := r.resent(f, prior); err != nil {
+			return err
+		} else if answer {
+			// Every file gets an answer: the vendor learns this one was not
+			// applied again, and which batch applied its bytes.
+			b := alreadyProcessed(r.src.Name, f.Name, f.Type, staged.SHA256, staged.Size, r.opts.Now(), prior)
+			files, err := export.Write(filepath.Join(r.stage, "out"), b, noRecords)
+			if err != nil {
+				return &StepError{"deliver", err}
+			}
+			if rep.Delivered, err = r.upload(prior, files); err != nil {
+				return &StepError{"deliver", err}
+			}
+		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
 		if err != nil {
 			return &StepError{"archive", r.c.Explain(err)}
 		}
-		log.Info().Str("batch_id", prior).Str("archived", dst).Msg("same bytes already processed: archived without processing")
-		r.reports = append(r.reports, FileReport{Source: r.src.Name, File: f.Name, Status: StatusSkipped,
-			Note: "already processed as batch " + prior})
+		log.Info().Str("batch_id", prior).Str("archived", dst).Strs("outputs", rep.Delivered).
+			Msg("same bytes already processed: answered FILE_ALREADY_PROCESSED and archived without processing")
+		r.reports = append(r.reports, rep)
 		return nil
 	}
 	o := Options{Path: staged.Path, Name: f.Name, Source: r.src.Name,
@@ -357,6 +375,22 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	return nil
 }
 
+// resent tells a file whose bytes batch prior applied, sent again (under
+// any name) and owed an answer, from the very file prior processed, left
+// in inbound because its delivery did not finish (the batch was owed a
+// delivery when this run began): that one has its answer under its own
+// name, and a FILE_ALREADY_PROCESSED ack would overwrite it.
+func (r *sourceRun) resent(f ingest.RemoteFile, prior string) (bool, error) {
+	if !r.owed[prior] {
+		return true, nil
+	}
+	b, err := r.l.Batch(r.ctx, prior)
+	if err != nil {
+		return false, err
+	}
+	return b.Source != r.src.Name || b.File != f.Name, nil
+}
+
 // StepError says which step of a pass over a source failed: connect,
 // list, download, stage (the local staging folder), process, deliver or
 // archive.
@@ -380,36 +414,9 @@ func Step(err error) string {
 // deliver uploads a committed batch's outputs, archives its input (when it
 // is still in inbound) and records the delivery.
 func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string) ([]string, error) {
-	var sent []string
-	encrypt := r.src.PGP.Encrypts()
-	if encrypt {
-		// The vendor's key was usable at start-up; a daemon runs for months.
-		if err := r.src.PGP.CheckEncrypt(); err != nil {
-			// The vendor still learns what happened to the file: the ack and
-			// summary hold no full SSN or DOB. The error file holds the
-			// rejected rows' names and addresses: it waits for a key.
-			r.log.Error().Err(err).Str("batch_id", b.ID).
-				Msg("encryption to the vendor failed: the ack and summary go back unencrypted, the error file is withheld (send it with `ack ID` once encrypt_to is fixed)")
-			encrypt, files.Errors = false, ""
-		}
-	}
-	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
-		if p == "" {
-			continue
-		}
-		if encrypt {
-			sealed, err := export.Seal(p, r.src.PGP.Encrypt)
-			if err != nil { // the key is good: a local failure; the next run delivers again
-				return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
-			}
-			p = sealed
-			defer os.Remove(sealed)
-		}
-		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
-		if err != nil {
-			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
-		}
-		sent = append(sent, r.shown(dst))
+	sent, err := r.upload(b.ID, files)
+	if err != nil {
+		return sent, err
 	}
 	if input != "" {
 		failpoint.Hit(failpoint.BeforeArchive)
@@ -426,12 +433,53 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 	return sent, nil
 }
 
+// upload sends outputs to the source's outbound folder, sealed to the
+// vendor's key when the source encrypts. id names the batch in errors.
+func (r *sourceRun) upload(id string, files export.Files) ([]string, error) {
+	var sent []string
+	encrypt := r.src.PGP.Encrypts()
+	if encrypt {
+		// The vendor's key was usable at start-up; a daemon runs for months.
+		if err := r.src.PGP.CheckEncrypt(); err != nil {
+			// The vendor still learns what happened to the file: the ack and
+			// summary hold no full SSN or DOB. The error file holds the
+			// rejected rows' names and addresses: it waits for a key.
+			r.log.Error().Err(err).Str("batch_id", id).
+				Msg("encryption to the vendor failed: the ack and summary go back unencrypted, the error file is withheld (send it with `ack ID` once encrypt_to is fixed)")
+			encrypt, files.Errors = false, ""
+		}
+	}
+	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
+		if p == "" {
+			continue
+		}
+		if encrypt {
+			sealed, err := export.Seal(p, r.src.PGP.Encrypt)
+			if err != nil { // the key is good: a local failure; the next run delivers again
+				return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
+			}
+			p = sealed
+			defer os.Remove(sealed)
+		}
+		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
+		if err != nil {
+			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
+		}
+		sent = append(sent, r.shown(dst))
+	}
+	return sent, nil
+}
+
 // redeliver sends the outputs of batches an earlier run committed but could
 // not deliver, rebuilt from the ledger byte for byte.
 func (r *sourceRun) redeliver() error {
 	pending, err := r.l.Undelivered(r.ctx, r.src.Name)
 	if err != nil {
 		return err
+	}
+	r.owed = make(map[string]bool, len(pending))
+	for _, b := range pending {
+		r.owed[b.ID] = true
 	}
 	// One batch that cannot be delivered does not hold back the others,
 	// nor the new files: its outputs stay in the ledger for the next run.

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,59 @@ func TestFailedDeliveryIsRedeliveredNotReprocessed(t *testing.T) {
 	}
 	if pending, _ := e.l.Undelivered(context.Background(), "vendor"); len(pending) != 0 {
 		t.Errorf("still undelivered after the second run: %v", pending)
+	}
+}
+
+// Every file gets an answer (issue 14, item 3): the bytes of an applied
+// file sent again, under a new name or the same one, are not applied
+// again, and the vendor gets NAME.ack.json saying FILE_ALREADY_PROCESSED
+// with the batch that applied them, and an ack.csv with no rows.
+func TestResentBytesAreAnsweredAndArchived(t *testing.T) {
+	e := newEnv(t)
+	rep, run := pgpRunSource(t, e, discard, "census_1.csv", []byte(baseCensus), nil)
+	if rep.Batch.Status != enrollsftp.BatchApplied {
+		t.Fatalf("first run: %s", rep.Batch.Status)
+	}
+	for _, name := range []string{"census_1.csv", "census_2.csv"} {
+		if err := os.WriteFile(filepath.Join(run.work, "inbound", name), []byte(baseCensus), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reports, err := RunSource(context.Background(), e.l, discard, run.src, run.opts)
+	if err != nil || len(reports) != 2 {
+		t.Fatalf("second run: %+v, %v", reports, err)
+	}
+	for _, r := range reports {
+		if r.Status != StatusSkipped || len(r.Delivered) != 3 {
+			t.Errorf("%s: %+v, want skipped and answered (ack.csv, ack.json, errors.csv)", r.File, r)
+		}
+	}
+	for _, base := range []string{"census_1", "census_2"} {
+		var ack struct {
+			FileErrors []struct{ Code string } `json:"file_errors"`
+		}
+		b, err := os.ReadFile(filepath.Join(run.work, "outbound", base+".ack.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &ack); err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]any
+		json.Unmarshal(b, &raw)
+		if raw["earlier_batch_id"] != rep.Batch.ID || raw["status"] != "REJECTED" || len(ack.FileErrors) != 1 ||
+			ack.FileErrors[0].Code != "FILE_ALREADY_PROCESSED" {
+			t.Errorf("%s.ack.json (want earlier batch %s): %s", base, rep.Batch.ID, b)
+		}
+		csv, _ := os.ReadFile(filepath.Join(run.work, "outbound", base+".ack.csv"))
+		if n := strings.Count(string(csv), "\n"); n != 1 {
+			t.Errorf("%s.ack.csv has %d lines, want the header only", base, n)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(run.work, "inbound")); len(entries) != 0 {
+		t.Errorf("inbound still holds %d files", len(entries))
+	}
+	if list, _ := e.l.Batches(context.Background(), enroll.Filter{}); len(list) != 1 {
+		t.Errorf("%d batches, want the one applied", len(list))
 	}
 }

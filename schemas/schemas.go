@@ -147,6 +147,26 @@ func (l *Layout) Column(header string) (Column, bool) {
 	return l.Columns[i], true
 }
 
+// Fits reports whether a header row would be accepted by the layout:
+// every cell names one of its columns, none twice, and every required
+// column is there.
+func (l *Layout) Fits(header []string) bool {
+	seen := make(map[string]bool, len(header))
+	for _, h := range header {
+		c, ok := l.Column(h)
+		if !ok || seen[c.Name] {
+			return false
+		}
+		seen[c.Name] = true
+	}
+	for _, c := range l.Columns {
+		if c.Required && !seen[c.Name] {
+			return false
+		}
+	}
+	return len(header) > 0
+}
+
 // ParseDate reads a date in one of the column's formats. Only whole dates
 // are accepted: time.Parse rejects 2026-02-30 and trailing text.
 func (l *Layout) ParseDate(column, s string) (time.Time, bool) {

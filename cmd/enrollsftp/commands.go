@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,7 @@ import (
 	"enrollsftp/enroll"
 	"enrollsftp/export"
 	"enrollsftp/pipeline"
+	"enrollsftp/schemas"
 )
 
 func (a *app) process(args []string) error {
@@ -41,11 +43,22 @@ func (a *app) process(args []string) error {
 	if *ratio < 0 || *ratio > 1 {
 		return usageErr("process: --max-reject-ratio: want 0 to 1")
 	}
-	if _, err := os.Stat(pos[0]); err != nil {
+	if st, err := os.Stat(pos[0]); err != nil {
 		return usageErr("process: %v", err)
+	} else if st.IsDir() {
+		return usageErr("process: %s is a directory: want a file", pos[0])
 	}
 	if *out == "" {
 		*out = "out"
+	}
+	// Found before anything is recorded: a bad layout or an output folder
+	// that cannot be written must not leave a FAILED batch, or a committed
+	// one whose outputs were never written.
+	if err := a.checkLayout(*layout, ft); err != nil {
+		return err
+	}
+	if err := checkOut(*out); err != nil {
+		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -67,34 +80,94 @@ func (a *app) process(args []string) error {
 	}
 	res, err := pipeline.ProcessFile(a.ctx, l, a.log, o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
+		if o.Path != pos[0] {
+			// Staged for a batch that was not made: no batch names the copy.
+			if inUse, ierr := l.StagedInUse(a.ctx, o.Path); ierr == nil && !inUse {
+				os.Remove(o.Path)
+			}
+		}
+		printWrote(a, res.Files)
 		return &exitError{code: exitRejected, err: err}
 	}
 	if err != nil {
 		return err
 	}
 	printSummary(a, res.Batch, *dry)
-	for _, p := range []string{res.Files.Ack, res.Files.Summary, res.Files.Errors} {
+	printWrote(a, res.Files)
+	return batchExit(res.Batch)
+}
+
+// batchExit is exit 3 for a rejected or held batch, saying why.
+func batchExit(b enrollsftp.Batch) error {
+	id := b.ID
+	if b.DryRun {
+		id = "(dry run)"
+	}
+	switch b.Status {
+	case enrollsftp.BatchHeld:
+		return &exitError{code: exitRejected, err: fmt.Errorf("%s: batch %s is HELD: %s", b.File, id, b.HoldReason())}
+	case enrollsftp.BatchRejected:
+		return &exitError{code: exitRejected, err: fmt.Errorf("%s: batch %s is REJECTED %s", b.File, id, b.FileErrors.Codes())}
+	}
+	return nil
+}
+
+func printWrote(a *app, files export.Files) {
+	for _, p := range []string{files.Ack, files.Summary, files.Errors} {
 		if p != "" {
 			fmt.Fprintln(a.stdout, "wrote", p)
 		}
 	}
-	if res.Batch.Status == enrollsftp.BatchRejected || res.Batch.Status == enrollsftp.BatchHeld {
-		return &exitError{code: exitRejected, err: fmt.Errorf("%s: batch %s is %s %s", res.Batch.File,
-			res.Batch.ID, res.Batch.Status, res.Batch.FileErrors.Codes())}
+}
+
+// checkLayout is a usage error for a layout that does not exist or is for
+// the other file type ("" is the type's default).
+func (a *app) checkLayout(name string, ft enrollsftp.FileType) error {
+	if name == "" {
+		name = string(ft) + ".v1"
 	}
+	layout, err := schemas.Load(name, a.cfg.path(a.cfg.Layouts))
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--layout: %w", err)}
+	}
+	if layout.Type != string(ft) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--layout %s is for %s files, not %s", name, layout.Type, ft)}
+	}
+	return nil
+}
+
+// checkOut makes sure outputs can be written into dir: a folder that
+// cannot be made or written is a usage error before the batch commits.
+func checkOut(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--out %s: %w", dir, err)}
+	}
+	f, err := os.CreateTemp(dir, ".enrollsftp-check-*")
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--out %s: cannot write there: %w", dir, err)}
+	}
+	f.Close()
+	os.Remove(f.Name())
 	return nil
 }
 
 func printSummary(a *app, b enrollsftp.Batch, dry bool) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tSTATUS\tBATCH")
-	status := b.Status
+	status, id := b.Status, b.ID
 	if dry {
-		status += " (dry run, nothing applied)"
+		// The ledger keeps no batch of a dry run: no id to look up.
+		status, id = enrollsftp.BatchDryRun, "-"
 	}
 	fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.File, b.Rows, b.Accepted, b.Rejected, b.Duplicate,
-		b.PendingKYC, status, b.ID)
+		b.PendingKYC, status, id)
 	tw.Flush()
+	if dry {
+		fmt.Fprintf(a.stdout, "dry run: nothing was applied and no batch was recorded; the file would be %s\n", b.Status)
+	}
+	if b.Status == enrollsftp.BatchHeld {
+		fmt.Fprintf(a.stdout, "held: %s\n", b.HoldReason())
+	}
 	for _, e := range b.FileErrors {
 		fmt.Fprintf(a.stdout, "file error %s: %s\n", e.Code, e.Message)
 	}
@@ -157,13 +230,25 @@ type batchJSON struct {
 	StagedRemovedAt string         `json:"staged_removed_at,omitempty"`
 	Error           string         `json:"error,omitempty"`
 	ErrorCodes      map[string]int `json:"error_codes,omitempty"`
+	Layout          string         `json:"layout,omitempty"`
+	Hold            *holdJSON      `json:"hold,omitempty"`
+}
+
+// holdJSON gives why a HELD (or released) batch was held.
+type holdJSON struct {
+	Ratio          float64 `json:"ratio"`
+	MaxRejectRatio float64 `json:"max_reject_ratio"`
 }
 
 func toJSON(b enrollsftp.Batch) batchJSON {
-	return batchJSON{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
-		Status: b.Status, Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
+	j := batchJSON{BatchID: b.ID, Source: b.Source, File: b.File, Type: string(b.Type), SHA256: b.SHA256,
+		Status: b.Shown(), Rows: b.Rows, Accepted: b.Accepted, Rejected: b.Rejected, Duplicate: b.Duplicate,
 		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt, SupersededBy: b.SupersededBy,
-		StagedRemovedAt: b.StagedRemovedAt, Error: b.Error}
+		StagedRemovedAt: b.StagedRemovedAt, Error: b.Error, Layout: b.Layout}
+	if b.Status == enrollsftp.BatchHeld {
+		j.Hold = &holdJSON{Ratio: b.RejectRatio(), MaxRejectRatio: b.MaxRejectRatio}
+	}
+	return j
 }
 
 func (a *app) batches(args []string) error {
@@ -171,17 +256,20 @@ func (a *app) batches(args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only batches with this status")
 	source := fs.String("source", "", "only batches from this source")
-	since := fs.String("since", "", "only batches received at or after this time (RFC 3339)")
+	since := fs.String("since", "", "only batches received at or after this time (RFC 3339, or a date: its midnight UTC)")
 	if pos, err := a.parse(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 {
 		return usageErr("batches: unexpected %q", pos[0])
 	}
 	f := enroll.Filter{Status: strings.ToUpper(*status), Source: *source}
+	if f.Status != "" && !slices.Contains(enrollsftp.Statuses, f.Status) {
+		return usageErr("batches: --status %q: want one of %s", *status, strings.Join(enrollsftp.Statuses, ", "))
+	}
 	if *since != "" {
-		t, err := time.Parse(time.RFC3339, *since)
+		t, err := parseTime(*since)
 		if err != nil {
-			return usageErr("batches: --since: want RFC 3339")
+			return usageErr("batches: --since %q: want RFC 3339 (2026-11-15T02:00:00Z) or a date (2026-11-15)", *since)
 		}
 		f.Since = t
 	}
@@ -202,10 +290,10 @@ func (a *app) batches(args []string) error {
 		return a.printJSON(out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BATCH\tSOURCE\tFILE\tTYPE\tSTATUS\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tRECEIVED")
+	fmt.Fprintln(tw, "BATCH\tSOURCE\tFILE\tTYPE\tSTATUS\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tRECEIVED\tSUPERSEDED_BY")
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", b.ID, dash(b.Source), b.File, b.Type, b.Status,
-			b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ReceivedAt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.ID, dash(b.Source), b.File, b.Type, b.Shown(),
+			b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ReceivedAt, dash(b.SupersededBy))
 	}
 	return tw.Flush()
 }
@@ -243,7 +331,7 @@ func (a *app) batchShow(args []string) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{{"batch", b.ID}, {"source", dash(b.Source)}, {"file", b.File},
-		{"type", string(b.Type)}, {"sha256", b.SHA256}, {"size", fmt.Sprint(b.Size)}, {"status", b.Status},
+		{"type", string(b.Type)}, {"layout", dash(b.Layout)}, {"sha256", b.SHA256}, {"size", fmt.Sprint(b.Size)}, {"status", b.Shown()},
 		{"rows", fmt.Sprint(b.Rows)}, {"accepted", fmt.Sprint(b.Accepted)}, {"rejected", fmt.Sprint(b.Rejected)},
 		{"duplicate", fmt.Sprint(b.Duplicate)}, {"pending_kyc", fmt.Sprint(b.PendingKYC)},
 		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}, {"superseded_by", dash(b.SupersededBy)},
@@ -260,6 +348,14 @@ func (a *app) batchShow(args []string) error {
 	}
 	for _, e := range b.FileErrors {
 		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, e.Message)
+	}
+	if b.Status == enrollsftp.BatchHeld {
+		reason := b.HoldReason()
+		if b.SupersededBy != "" {
+			reason = fmt.Sprintf("was held: %d of %d rows rejected (%.1f%%), over %g; released by %s",
+				b.Rejected, b.Rows, 100*b.RejectRatio(), b.MaxRejectRatio, b.SupersededBy)
+		}
+		fmt.Fprintf(tw, "held\t%s\n", reason)
 	}
 	return tw.Flush()
 }
@@ -293,7 +389,7 @@ func (a *app) ack(args []string) error {
 		files, err = export.Write(*out, v.Batch, export.Records(v.Each))
 		return err
 	})
-	if errors.Is(err, enroll.ErrBatchNotFound) {
+	if errors.Is(err, enroll.ErrBatchNotFound) || errors.Is(err, enroll.ErrBatchAmbiguous) {
 		return notFound(err)
 	}
 	if err != nil {
@@ -417,10 +513,18 @@ func (a *app) openBatch(cmd string, pos []string, readOnly bool) (*enroll.Ledger
 	b, err := l.Batch(a.ctx, pos[0])
 	if err != nil {
 		l.Close()
-		if errors.Is(err, enroll.ErrBatchNotFound) {
+		if errors.Is(err, enroll.ErrBatchNotFound) || errors.Is(err, enroll.ErrBatchAmbiguous) {
 			return nil, b, notFound(err)
 		}
 		return nil, b, err
 	}
 	return l, b, nil
+}
+
+// parseTime reads RFC 3339, or a plain date as its midnight UTC.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
 }

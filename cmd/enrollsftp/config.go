@@ -249,9 +249,15 @@ func (s *Source) validate() error {
 }
 
 // path resolves a configured path against the config file's folder.
+//
+// The result is absolute: paths the ledger records (staged copies) must
+// mean the same file to a later command run from another folder.
 func (c *Config) path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
+	}
+	if abs, err := filepath.Abs(filepath.Join(c.dir, p)); err == nil {
+		return abs
 	}
 	return filepath.Join(c.dir, p)
 }

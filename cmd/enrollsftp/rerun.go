@@ -17,16 +17,37 @@ func (a *app) rerun(args []string) error {
 	fs := flag.NewFlagSet("rerun", flag.ContinueOnError)
 	force := fs.Bool("force", false, "release a HELD batch: apply it whatever its rejected share")
 	out := fs.String("out", "out", "local output folder")
+	typ := fs.String("type", "", "process the file as census or elections (default: the batch's type)")
+	layout := fs.String("layout", "", "layout name in schemas/ (default: the source's, else TYPE.v1)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
+	}
+	var ft enrollsftp.FileType
+	if *typ != "" {
+		if ft, err = enrollsftp.ParseFileType(*typ); err != nil {
+			return usageErr("rerun: --type: %v", err)
+		}
 	}
 	l, b, err := a.openBatch("rerun", pos, false)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	if *layout != "" {
+		want := ft
+		if want == "" {
+			want = b.Type
+		}
+		if err := a.checkLayout(*layout, want); err != nil {
+			return err
+		}
+	}
+	if err := checkOut(*out); err != nil {
+		return err
+	}
 	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
+		Type: ft, Layout: *layout, StagedBase: a.cfg.path("."),
 		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}}
 	if b.Source != "" {
 		if srcs, err := a.sources(b.Source); err == nil {

@@ -153,6 +153,21 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 			}
 			src.PGP = keys
 		}
+		if src.Embedded == "" {
+			// A key file that is not there is the config's fault, found
+			// before anything is recorded, not a failed connection.
+			for _, kp := range [][2]string{{"known_hosts", src.Endpoint.KnownHosts}, {"private_key", src.Endpoint.PrivateKey}} {
+				key, p := kp[0], kp[1]
+				if p == "" {
+					continue
+				}
+				if f, err := os.Open(p); err != nil {
+					return nil, &exitError{code: exitUsage, err: fmt.Errorf("source %s: sftp.%s: %w", s.Name, key, err)}
+				} else {
+					f.Close()
+				}
+			}
+		}
 		out = append(out, src)
 	}
 	if only != "" && len(out) == 0 {
