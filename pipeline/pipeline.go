@@ -64,7 +64,11 @@ type Result struct {
 	Files export.Files
 }
 
-// ProcessFile processes one local file. It returns an error wrapping
+// ProcessFile processes one local file. log is the caller's, carrying the
+// file's name and source (when it has one: a local file has none) as
+// "file" and "source"; ProcessFile adds the batch id. Adding them here as
+// well would repeat the keys in every line, which JSON readers take
+// differently (the first or the last value). It returns an error wrapping
 // enroll.ErrAlreadyProcessed, without touching anything, for bytes already
 // processed. Any other failure before the commit leaves nothing applied and
 // is recorded as a FAILED batch, which `rerun` can retry from o.Path.
@@ -85,7 +89,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	file := enroll.File{BatchID: enroll.NewID(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
 		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
-	log = log.With().Str("source", o.Source).Str("batch_id", file.BatchID).Str("file", o.Name).Logger()
+	log = log.With().Str("batch_id", file.BatchID).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {

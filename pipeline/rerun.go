@@ -106,7 +106,7 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		po.MaxRejectRatio = 0
 	}
 	log.Info().Str("batch_id", id).Str("status", b.Status).Bool("force", o.Force).Msg("rerun")
-	res, err := ProcessFile(ctx, l, log, po)
+	res, err := ProcessFile(ctx, l, FileLog(log, b.Source, b.File), po)
 	if err != nil || o.Source == nil {
 		return res, err
 	}

@@ -357,6 +357,17 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 	return nil
 }
 
+// FileLog is log for one file: its name as "file" and, when it came from
+// one, its source as "source" (a local file has none: the key is left out,
+// not written empty). It is the logger ProcessFile expects.
+func FileLog(log zerolog.Logger, source, name string) zerolog.Logger {
+	c := log.With()
+	if source != "" {
+		c = c.Str("source", source)
+	}
+	return c.Str("file", name).Logger()
+}
+
 // StepError says which step of a pass over a source failed: connect,
 // list, download, stage (the local staging folder), process, deliver or
 // archive.

@@ -65,7 +65,7 @@ func (a *app) process(args []string) error {
 	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		o.Progress = f
 	}
-	res, err := pipeline.ProcessFile(a.ctx, l, a.log, o)
+	res, err := pipeline.ProcessFile(a.ctx, l, pipeline.FileLog(a.log, "", o.Name), o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return &exitError{code: exitRejected, err: err}
 	}
