@@ -97,6 +97,7 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		d.state[j.Source.Name] = &SourceState{Schedule: j.Schedule, LastResult: "never"}
 		d.live[j.Source.Name] = &liveness{stallAfter: max(j.Source.Endpoint.DialTimeout, cfg.MinStall)}
+		d.metrics.declare(j.Source.Name)
 	}
 	if cfg.Addr != "" {
 		ln, err := net.Listen("tcp", cfg.Addr)

@@ -379,6 +379,10 @@ type StepError struct {
 func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
 
+// Steps are the steps a StepError names, and "other": every value Step
+// returns (the daemon exports a series for each before any fails).
+var Steps = []string{"connect", "list", "download", "stage", "process", "deliver", "archive", "other"}
+
 // Step names the step an error of RunSource came from ("other" if none).
 func Step(err error) string {
 	var se *StepError
