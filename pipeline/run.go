@@ -51,6 +51,8 @@ type RunOptions struct {
 	// Progress, when set, is called as a pass makes progress (bytes from
 	// the server, rows processed): the daemon's sign of life.
 	Progress func()
+	// FileProgress, when set, shows each file's progress as it is read.
+	FileProgress *Progress
 }
 
 // FileReport is what happened to one remote file.
@@ -336,7 +338,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
 		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
 		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size,
-		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted, Beat: r.opts.Progress}
+		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted, Beat: r.opts.Progress, Progress: r.opts.FileProgress}
 	if staged.Fault != nil {
 		log.Warn().Str("code", string(staged.Fault.Code)).Str("reason", staged.Fault.Message).Msg("encrypted file refused: rejected, nothing applied")
 		o.FileErrors = enrollsftp.Errors{staged.Fault}

@@ -12,8 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/export"
@@ -62,9 +60,7 @@ func (a *app) process(args []string) error {
 			return err
 		}
 	}
-	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		o.Progress = f
-	}
+	o.Progress = a.progress()
 	res, err := pipeline.ProcessFile(a.ctx, l, pipeline.FileLog(a.log, "", o.Name), o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		return &exitError{code: exitRejected, err: err}

@@ -139,6 +139,14 @@ func fileLines(t *testing.T, lines []map[string]any, wantSource bool) {
 // demoConfig writes a config whose one source is the embedded demo drop.
 func demoConfig(t *testing.T, extra string) string {
 	t.Helper()
+	data, _ := filepath.Abs("../../testdata")
+	return embeddedConfig(t, filepath.Join(data, "demo"), extra)
+}
+
+// embeddedConfig writes a config whose one source, demo, serves the
+// folder seed in-process.
+func embeddedConfig(t *testing.T, seed, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
 	data, _ := filepath.Abs("../../testdata")
 	cfg := fmt.Sprintf(`ledger: ledger.db
@@ -146,13 +154,13 @@ staging: staging
 plans: %s/plans.yaml
 sources:
   - name: demo
-    sftp: {embedded: %s/demo}
+    sftp: {embedded: %s}
     inbound: /inbound
     outbound: /outbound
     archive: /archive
     min_file_age: 0s
     employers: [ACME, GLOBEX]
-%s`, data, data, extra)
+%s`, data, seed, extra)
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

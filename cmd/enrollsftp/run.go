@@ -37,7 +37,8 @@ func (a *app) run(args []string) error {
 	if err := a.loadPlans(l); err != nil {
 		return err
 	}
-	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}
+	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
+		FileProgress: a.progress()}
 	if err := os.MkdirAll(opts.Staging, 0o700); err != nil {
 		return err
 	}
