@@ -97,6 +97,7 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		d.state[j.Source.Name] = &SourceState{Schedule: j.Schedule, LastResult: "never"}
 		d.live[j.Source.Name] = &liveness{stallAfter: max(j.Source.Endpoint.DialTimeout, cfg.MinStall)}
+		d.metrics.declare(j.Source.Name)
 	}
 	if cfg.Addr != "" {
 		ln, err := net.Listen("tcp", cfg.Addr)
@@ -195,7 +196,8 @@ func (d *Daemon) pass(ctx context.Context, j Job) {
 	var reports []pipeline.FileReport
 	err := d.cfg.BeforePass(ctx)
 	if err == nil {
-		reports, err = pipeline.RunSource(ctx, d.cfg.Ledger, log, j.Source, opts)
+		// RunSource adds the source to its lines itself.
+		reports, err = pipeline.RunSource(ctx, d.cfg.Ledger, d.cfg.Log, j.Source, opts)
 	}
 	end := time.Now()
 	d.metrics.observe(name, reports, end.Sub(start).Seconds(), err, float64(end.Unix()))

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"enrollsftp"
 	"enrollsftp/pipeline"
 )
 
@@ -37,6 +38,31 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.files, m.rows, m.duration, m.lastSuccess, m.sftpErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Label values a pass can report, declared at 0 for every source at start.
+var (
+	fileStatuses = []string{enrollsftp.BatchApplied, enrollsftp.BatchRejected, enrollsftp.BatchHeld, enrollsftp.BatchFailed,
+		pipeline.StatusSkipped, pipeline.StatusRefused, pipeline.StatusDeferred}
+	rowStatuses = []string{"ACCEPTED", "REJECTED", "DUPLICATE", "PENDING_KYC"}
+)
+
+// declare makes every series of a source exist before its first pass: a
+// series that is absent is no alert's input, so a source that never
+// succeeded would never fire `time() - last_success > …`; at 0 it does,
+// and rate() and increase() count the first failure.
+func (m *metrics) declare(source string) {
+	for _, s := range fileStatuses {
+		m.files.WithLabelValues(source, s)
+	}
+	for _, s := range rowStatuses {
+		m.rows.WithLabelValues(source, s)
+	}
+	for _, step := range pipeline.Steps {
+		m.sftpErrors.WithLabelValues(source, step)
+	}
+	m.duration.WithLabelValues(source)
+	m.lastSuccess.WithLabelValues(source).Set(0)
 }
 
 // observe records one pass over a source.

@@ -41,7 +41,7 @@ type Options struct {
 	Employers      []string // nil: any employer
 	ReceivedAt     time.Time
 	RerunOf        string    // the batch this file is reprocessed for
-	Progress       io.Writer // when set, a progress line for long files
+	Progress       *Progress // when set, how a long file's progress is shown
 	Beat           func()    // when set, called for every row: a sign of life
 	MaxFileSize    int64     // larger files are rejected FILE_TOO_LARGE unread; 0: no limit
 	MaxLineLength  int       // longer physical lines reject the file LINE_TOO_LONG; 0: the default
@@ -77,7 +77,11 @@ type Result struct {
 	Files export.Files
 }
 
-// ProcessFile processes one local file. It returns an error wrapping
+// ProcessFile processes one local file. log is the caller's, carrying the
+// file's name and source (when it has one: a local file has none) as
+// "file" and "source"; ProcessFile adds the batch id. Adding them here as
+// well would repeat the keys in every line, which JSON readers take
+// differently (the first or the last value). It returns an error wrapping
 // enroll.ErrAlreadyProcessed, without touching anything, for bytes already
 // processed. Any other failure before the commit leaves nothing applied and
 // is recorded as a FAILED batch, which `rerun` can retry from o.Path.
@@ -98,7 +102,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	file := enroll.File{BatchID: enroll.NewID(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
 		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
-	log = log.With().Str("source", o.Source).Str("batch_id", file.BatchID).Str("file", o.Name).Logger()
+	log = log.With().Str("batch_id", file.BatchID).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {
@@ -131,7 +135,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	log.Info().Str("sha256", sum).Int64("size", size).Msg("processing file")
 	var res Result
 	var err error
-	res.Batch, err = apply(ctx, l, o, &file, func(v enroll.View) error {
+	res.Batch, err = apply(ctx, l, log, o, &file, func(v enroll.View) error {
 		res.Files, err = export.Write(o.OutDir, v.Batch, export.Records(v.Each))
 		return err
 	})
@@ -175,7 +179,7 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 
 // apply reads, validates and applies the file in one ledger transaction.
 // emit writes the outputs of a dry run from inside its transaction.
-func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, emit func(enroll.View) error) (enrollsftp.Batch, error) {
+func apply(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Options, file *enroll.File, emit func(enroll.View) error) (enrollsftp.Batch, error) {
 	if !o.DryRun {
 		emit = nil
 	}
@@ -190,21 +194,37 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 		return enrollsftp.Batch{}, fmt.Errorf("pipeline: layout %s is for %s files, not %s", layout.Name, layout.Type, o.Type)
 	}
 	file.Layout = layout.Name
-	// Staged copies are encrypted at rest: decrypted as they are read.
-	f, err := StagingKey(l).Open(o.Path)
+	f, err := os.Open(o.Path)
 	if err != nil {
 		return enrollsftp.Batch{}, fmt.Errorf("pipeline: %w", err)
 	}
 	defer f.Close()
+	var in io.Reader = f
+	var m *meter
+	if o.Progress != nil {
+		// Progress is the share of the staged file's bytes read: counted
+		// under the decryption, where the total is the file's size.
+		st, err := f.Stat()
+		if err != nil {
+			return enrollsftp.Batch{}, fmt.Errorf("pipeline: %w", err)
+		}
+		m = &meter{total: st.Size(), start: time.Now()}
+		in = countingReader{f, &m.bytes}
+	}
+	// Staged copies are encrypted at rest: decrypted as they are read.
+	plain, err := StagingKey(l).Decrypt(in)
+	if err != nil {
+		return enrollsftp.Batch{}, fmt.Errorf("pipeline: %s: %w", o.Path, err)
+	}
 	var rows enroll.Rows
 	lim := ingest.MaxLineLength(ingest.DefaultMaxLineLength)
 	if o.MaxLineLength > 0 {
 		lim = ingest.MaxLineLength(o.MaxLineLength)
 	}
 	if o.Type == enrollsftp.Census {
-		rows, err = censusRows(f, layout, file, l.Now(), lim)
+		rows, err = censusRows(plain, layout, file, l.Now(), lim)
 	} else {
-		rows, err = electionRows(f, layout, file, lim)
+		rows, err = electionRows(plain, layout, file, lim)
 	}
 	if err != nil {
 		return enrollsftp.Batch{}, err
@@ -223,12 +243,15 @@ func apply(ctx context.Context, l *enroll.Ledger, o Options, file *enroll.File, 
 			}
 			return r, err
 		}
+		if m != nil {
+			rows = m.countRows(rows)
+		}
 		var stop func()
 		rows, stop = readAhead(rows)
 		defer stop()
-	}
-	if o.Progress != nil && rows != nil {
-		rows = withProgress(rows, o.Progress)
+		if m != nil {
+			defer o.Progress.show(m, log, o.Name)()
+		}
 	}
 	if o.Beat != nil && rows != nil {
 		next := rows

@@ -89,7 +89,7 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	// The new batch is of the same received bytes, whatever is staged.
 	po := Options{Path: b.StagedPath, Name: b.File, Source: b.Source, Type: b.Type, Layout: b.Layout,
 		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id,
-		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256, Encrypted: b.Encrypted}
+		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256, Encrypted: b.Encrypted, Progress: o.Run.FileProgress}
 	if b.Encrypted && b.StagedSHA256 == "" {
 		// Kept encrypted because it could not be decrypted then (a key or
 		// passphrase since fixed): decrypt it now with the source's keys.
@@ -125,7 +125,7 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	}
 	log.Info().Str("batch_id", id).Str("status", b.Status).Bool("force", o.Force).Str("type", string(po.Type)).
 		Str("layout", po.Layout).Msg("rerun")
-	res, err := ProcessFile(ctx, l, log, po)
+	res, err := ProcessFile(ctx, l, FileLog(log, b.Source, b.File), po)
 	if err != nil || o.Source == nil {
 		return res, err
 	}

@@ -51,6 +51,8 @@ type RunOptions struct {
 	// Progress, when set, is called as a pass makes progress (bytes from
 	// the server, rows processed): the daemon's sign of life.
 	Progress func()
+	// FileProgress, when set, shows each file's progress as it is read.
+	FileProgress *Progress
 }
 
 // FileReport is what happened to one remote file.
@@ -354,7 +356,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		OutDir: filepath.Join(r.stage, "out"), MaxRejectRatio: r.src.MaxRejectRatio,
 		Employers: r.src.Employers, ReceivedAt: r.opts.Now(), MaxFileSize: r.src.MaxFileSize,
 		MaxLineLength: r.src.MaxLineLength, SHA256: staged.SHA256, Size: staged.Size,
-		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted, Beat: r.opts.Progress}
+		StagedSHA256: staged.PlainSHA256, Encrypted: f.Encrypted, Beat: r.opts.Progress, Progress: r.opts.FileProgress}
 	if staged.Fault != nil {
 		log.Warn().Str("code", string(staged.Fault.Code)).Str("reason", staged.Fault.Message).Msg("encrypted file refused: rejected, nothing applied")
 		o.FileErrors = enrollsftp.Errors{staged.Fault}
@@ -391,6 +393,17 @@ func (r *sourceRun) resent(f ingest.RemoteFile, prior string) (bool, error) {
 	return b.Source != r.src.Name || b.File != f.Name, nil
 }
 
+// FileLog is log for one file: its name as "file" and, when it came from
+// one, its source as "source" (a local file has none: the key is left out,
+// not written empty). It is the logger ProcessFile expects.
+func FileLog(log zerolog.Logger, source, name string) zerolog.Logger {
+	c := log.With()
+	if source != "" {
+		c = c.Str("source", source)
+	}
+	return c.Str("file", name).Logger()
+}
+
 // StepError says which step of a pass over a source failed: connect,
 // list, download, stage (the local staging folder), process, deliver or
 // archive.
@@ -401,6 +414,10 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
+
+// Steps are the steps a StepError names, and "other": every value Step
+// returns (the daemon exports a series for each before any fails).
+var Steps = []string{"connect", "list", "download", "stage", "process", "deliver", "archive", "other"}
 
 // Step names the step an error of RunSource came from ("other" if none).
 func Step(err error) string {

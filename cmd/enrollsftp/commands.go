@@ -13,8 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/export"
@@ -75,10 +73,8 @@ func (a *app) process(args []string) error {
 			return err
 		}
 	}
-	if f, ok := a.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		o.Progress = f
-	}
-	res, err := pipeline.ProcessFile(a.ctx, l, a.log, o)
+	o.Progress = a.progress()
+	res, err := pipeline.ProcessFile(a.ctx, l, pipeline.FileLog(a.log, "", o.Name), o)
 	if errors.Is(err, enroll.ErrAlreadyProcessed) {
 		if o.Path != pos[0] {
 			// Staged for a batch that was not made: no batch names the copy.

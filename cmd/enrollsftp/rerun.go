@@ -48,7 +48,8 @@ func (a *app) rerun(args []string) error {
 	}
 	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
 		Type: ft, Layout: *layout, StagedBase: a.cfg.path("."),
-		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}}
+		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
+			FileProgress: a.progress()}}
 	if b.Source != "" {
 		if srcs, err := a.sources(b.Source); err == nil {
 			o.Source = &srcs[0]

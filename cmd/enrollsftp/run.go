@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"enrollsftp"
@@ -25,6 +26,12 @@ func (a *app) run(args []string) error {
 		return usageErr("run: unexpected %q", pos[0])
 	}
 	sources, err := a.sources(*only)
+	var bad *sourceConfigError
+	if errors.As(err, &bad) {
+		// Said on stdout too, as a source failing to connect is: the
+		// operator reading the results learns that nothing ran, and why.
+		fmt.Fprintf(a.stdout, "source %s FAILED: config: %s\n", bad.source, bad.err)
+	}
 	if err != nil {
 		return err
 	}
@@ -36,18 +43,19 @@ func (a *app) run(args []string) error {
 	if err := a.loadPlans(l); err != nil {
 		return err
 	}
-	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}
+	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
+		FileProgress: a.progress()}
 	if err := os.MkdirAll(opts.Staging, 0o700); err != nil {
 		return err
 	}
 	a.sweepStaging(l)
 	var reports []pipeline.FileReport
-	var failed []string
+	var failed []sourceFailure
 	for _, src := range sources {
 		release, err := a.lockSource(src.Name, a.g.lockWait)
 		if err != nil {
 			a.log.Error().Err(err).Str("source", src.Name).Msg("source not run")
-			failed = append(failed, src.Name)
+			failed = append(failed, sourceFailure{src.Name, "not run: " + err.Error()})
 			continue
 		}
 		reps, err := pipeline.RunSource(a.ctx, l, a.log, src, opts)
@@ -55,21 +63,43 @@ func (a *app) run(args []string) error {
 		reports = append(reports, reps...)
 		if err != nil {
 			a.log.Error().Err(err).Str("source", src.Name).Msg("source failed")
-			failed = append(failed, src.Name)
+			failed = append(failed, sourceFailure{src.Name, err.Error()})
 		}
 	}
-	printReports(a, reports)
+	printReports(a, reports, failed, len(sources))
 	if len(failed) > 0 {
-		return fmt.Errorf("run: %d of %d sources failed: %v", len(failed), len(sources), failed)
+		names := make([]string, len(failed))
+		for i, f := range failed {
+			names[i] = f.source
+		}
+		return fmt.Errorf("run: %d of %d sources failed: %v", len(failed), len(sources), names)
 	}
 	return nil
 }
 
-func printReports(a *app, reports []pipeline.FileReport) {
-	if len(reports) == 0 {
+// sourceFailure is a source a run could not finish, and why.
+type sourceFailure struct{ source, why string }
+
+// printReports prints what happened to each file, then one line per
+// failed source: the results go to stdout, and an operator reading only
+// them must not take a source that could not be reached for one that had
+// nothing to send.
+func printReports(a *app, reports []pipeline.FileReport, failed []sourceFailure, sources int) {
+	switch {
+	case len(reports) > 0:
+		printFiles(a, reports)
+	case len(failed) == 0:
 		fmt.Fprintln(a.stdout, "no new files")
-		return
+	case len(failed) < sources:
+		fmt.Fprintln(a.stdout, "no new files from the other sources")
 	}
+	for _, f := range failed {
+		// One line each: a wrapped SSH error may span several.
+		fmt.Fprintf(a.stdout, "source %s FAILED: %s\n", f.source, strings.Join(strings.Fields(f.why), " "))
+	}
+}
+
+func printFiles(a *app, reports []pipeline.FileReport) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tFILE\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING\tSTATUS")
 	for _, r := range reports {
@@ -162,7 +192,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 					continue
 				}
 				if f, err := os.Open(p); err != nil {
-					return nil, &exitError{code: exitUsage, err: fmt.Errorf("source %s: sftp.%s: %w", s.Name, key, err)}
+					return nil, &exitError{code: exitUsage, err: &sourceConfigError{s.Name, fmt.Errorf("sftp.%s: %w", key, err)}}
 				} else {
 					f.Close()
 				}
@@ -178,6 +208,16 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 	}
 	return out, nil
 }
+
+// sourceConfigError is a source's configuration that cannot work, found
+// before the run starts (exit 2).
+type sourceConfigError struct {
+	source string
+	err    error
+}
+
+func (e *sourceConfigError) Error() string { return "source " + e.source + ": " + e.err.Error() }
+func (e *sourceConfigError) Unwrap() error { return e.err }
 
 // sweepStaging deletes the staged copies past staging_retention, at the
 // start of every run and serve pass. A failure is logged, not fatal: the
