@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"enrollsftp/internal/yamlcheck"
 	"enrollsftp/validate"
 )
 
@@ -75,9 +76,13 @@ func (t *TierSpec) UnmarshalYAML(n *yaml.Node) error {
 // ParsePlans reads and checks a plans file.
 func ParsePlans(r io.Reader) (*PlansFile, error) {
 	var pf PlansFile
-	dec := yaml.NewDecoder(r)
-	dec.KnownFields(true)
-	if err := dec.Decode(&pf); err != nil {
+	var root yaml.Node
+	if err := yaml.NewDecoder(r).Decode(&root); err != nil {
+		return nil, fmt.Errorf("plans: %w", err)
+	}
+	// A misspelt key or a wrong type is named by its path and line in the
+	// file, as an operator wrote it.
+	if err := yamlcheck.Decode(&root, &pf); err != nil {
 		return nil, fmt.Errorf("plans: %w", err)
 	}
 	if err := pf.Validate(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -78,6 +79,32 @@ func Load(name, dir string) (*Layout, error) {
 		}
 	}
 	return Parse(data)
+}
+
+// Names lists the layouts Load finds, sorted: the embedded ones and those
+// in dir (where a file replaces the embedded layout of its name).
+func Names(dir string) ([]string, error) {
+	seen := map[string]bool{}
+	embedded, err := fs.Glob(files, "*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("schemas: %w", err)
+	}
+	var local []string
+	if dir != "" {
+		if local, err = filepath.Glob(filepath.Join(dir, "*.yaml")); err != nil {
+			return nil, fmt.Errorf("schemas: %w", err)
+		}
+	}
+	var names []string
+	for _, p := range append(embedded, local...) {
+		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Parse reads a layout from YAML and checks it.

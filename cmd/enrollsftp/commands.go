@@ -179,12 +179,13 @@ func (a *app) plansLoad(args []string) error {
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
-		return usageErr("plans load: %v", err)
+		return &exitError{code: exitUsage, err: fmt.Errorf("plans load: %w", err)}
 	}
 	defer f.Close()
 	pf, err := enroll.ParsePlans(f)
 	if err != nil {
-		return usageErr("%v", err)
+		// The file is wrong, not the command line: no usage text.
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", pos[0], err)}
 	}
 	l, err := a.openLedger()
 	if err != nil {

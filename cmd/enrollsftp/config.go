@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"enrollsftp/internal/pgp"
+	"enrollsftp/internal/yamlcheck"
 	"enrollsftp/pipeline"
 )
 
@@ -50,7 +51,8 @@ type Config struct {
 		MaxLineLength int   `yaml:"max_line_length"` // bytes; a longer line rejects the file LINE_TOO_LONG
 	} `yaml:"limits"`
 
-	dir string // the config file's folder
+	dir  string // the config file's folder
+	file string // the file read; "" when there was none and the defaults apply
 }
 
 // Source is one SFTP source.
@@ -95,11 +97,16 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // loadConfig reads path. A missing file is an error only when the operator
 // named it; the default ./config.yaml may be absent, and then the defaults
-// apply relative to the working directory.
+// apply relative to the working directory (Config.file stays empty, for
+// the commands that cannot do without a config to say so).
 func loadConfig(path string, explicit bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return defaultConfig("."), nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		abs, _ := filepath.Abs(path)
+		return nil, fmt.Errorf("config: no config file at %s (given by --config)", abs)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -116,19 +123,21 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 		return nil, fmt.Errorf("config %s: environment variables not set: %s", path, strings.Join(missing, ", "))
 	}
 	c := defaultConfig(filepath.Dir(path))
-	if len(root.Content) > 0 {
-		var buf strings.Builder
-		enc := yaml.NewEncoder(&buf)
-		if err := enc.Encode(&root); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		dec := yaml.NewDecoder(strings.NewReader(buf.String()))
-		dec.KnownFields(true) // a misspelt key is an error, not a silent default
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
+	c.file = path
+	// The nodes keep the file's own lines (comments and blank lines
+	// counted), and yamlcheck names a misspelt key or a wrong type by
+	// where it is in the config: every problem, not only the first.
+	if err := yamlcheck.Decode(&root, c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {
+		var errs yamlcheck.Errors
+		if errors.As(err, &errs) {
+			lines := yamlcheck.Lines(&root)
+			for _, e := range errs {
+				e.Line = yamlcheck.LineOf(lines, e.Path)
+			}
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
@@ -150,102 +159,130 @@ func expandNode(n *yaml.Node, missing *[]string) {
 	}
 }
 
-// Validate names the first field that is wrong.
+// problems collects what Validate finds, each named by its config path.
+type problems yamlcheck.Errors
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, &yamlcheck.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return yamlcheck.Errors(p)
+}
+
+// Validate names every field that is wrong by its path in the config
+// (a yamlcheck.Errors), and fills the sources' defaults.
 func (c *Config) Validate() error {
+	var p problems
 	if c.Ledger == "" {
-		return errors.New("ledger: required")
+		p.add("ledger", "required")
 	}
 	switch c.Log.Format {
 	case "json", "console":
 	default:
-		return fmt.Errorf("log.format %q: want json or console", c.Log.Format)
+		p.add("log.format", "want json or console, got %q", c.Log.Format)
 	}
 	if c.StagingRetention <= 0 {
-		return fmt.Errorf("staging_retention %s: must be positive (e.g. 720h)", c.StagingRetention)
+		p.add("staging_retention", "must be positive (e.g. 720h), got %s", c.StagingRetention)
 	}
-	if c.Limits.MaxFileSize <= 0 || c.Limits.MaxLineLength <= 0 {
-		return errors.New("limits: max_file_size and max_line_length must be positive")
+	if c.Limits.MaxFileSize <= 0 {
+		p.add("limits.max_file_size", "must be positive")
 	}
-	seen := map[string]bool{}
+	if c.Limits.MaxLineLength <= 0 {
+		p.add("limits.max_line_length", "must be positive")
+	}
+	seen := map[string]int{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
+		at := fmt.Sprintf("sources[%d]", i)
 		if s.Name == "" {
-			return fmt.Errorf("sources[%d].name: required", i)
+			p.add(at+".name", "required")
+		} else if j, ok := seen[s.Name]; ok {
+			p.add(at+".name", "%q is also the name of sources[%d]", s.Name, j)
+		} else {
+			seen[s.Name] = i
 		}
-		if seen[s.Name] {
-			return fmt.Errorf("sources[%d].name %q: used twice", i, s.Name)
-		}
-		seen[s.Name] = true
-		if err := s.validate(); err != nil {
-			return fmt.Errorf("sources[%d] (%s).%w", i, s.Name, err)
-		}
+		s.validate(at, &p)
 	}
-	return nil
+	return p.err()
 }
 
 // cronParser accepts five fields or six with leading seconds, and CRON_TZ=.
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// validate checks a source and fills its defaults.
-func (s *Source) validate() error {
+// validate checks the source at path at (sources[i]) and fills its
+// defaults.
+func (s *Source) validate(at string, p *problems) {
 	if s.Schedule != "" {
 		if _, err := cronParser.Parse(s.Schedule); err != nil {
-			return fmt.Errorf("schedule %q: %v", s.Schedule, err)
+			p.add(at+".schedule", "%q: %v", s.Schedule, err)
 		}
 	}
 	if s.SFTP.Embedded == "" {
-		switch {
-		case s.SFTP.Host == "":
-			return errors.New("sftp.host: required (or sftp.embedded)")
-		case s.SFTP.User == "":
-			return errors.New("sftp.user: required")
-		case s.SFTP.KnownHosts == "":
-			return errors.New("sftp.known_hosts: required: host keys are always verified")
-		case s.SFTP.PrivateKey == "" && s.SFTP.Password == "":
-			return errors.New("sftp: private_key or password required")
+		if s.SFTP.Host == "" {
+			p.add(at+".sftp.host", "required (or sftp.embedded)")
+		}
+		if s.SFTP.User == "" {
+			p.add(at+".sftp.user", "required")
+		}
+		if s.SFTP.KnownHosts == "" {
+			p.add(at+".sftp.known_hosts", "required: host keys are always verified")
+		}
+		if s.SFTP.PrivateKey == "" && s.SFTP.Password == "" {
+			p.add(at+".sftp", "private_key or password required")
 		}
 		if s.SFTP.Port == 0 {
 			s.SFTP.Port = 22
 		}
 	} else if s.SFTP.Host != "" {
-		return errors.New("sftp: embedded and host are exclusive")
+		p.add(at+".sftp", "embedded and host are exclusive")
 	}
-	for field, v := range map[string]string{"inbound": s.Inbound, "outbound": s.Outbound, "archive": s.Archive} {
-		if v == "" {
-			return fmt.Errorf("%s: required", field)
+	for _, f := range []struct{ key, v string }{{"inbound", s.Inbound}, {"outbound", s.Outbound}, {"archive", s.Archive}} {
+		if f.v == "" {
+			p.add(at+"."+f.key, "required")
 		}
 	}
 	if len(s.Patterns) == 0 {
 		s.Patterns = map[string]string{"census": "census_*.csv", "elections": "elections_*.csv"}
 	}
-	for k, p := range s.Patterns {
+	for _, k := range sortedKeys(s.Patterns) {
 		if k != "census" && k != "elections" {
-			return fmt.Errorf("patterns.%s: want census or elections", k)
-		}
-		if _, err := path.Match(p, ""); err != nil {
-			return fmt.Errorf("patterns.%s %q: %v", k, p, err)
+			p.add(at+".patterns."+k, "want census or elections")
+		} else if _, err := path.Match(s.Patterns[k], ""); err != nil {
+			p.add(at+".patterns."+k, "%q: %v", s.Patterns[k], err)
 		}
 	}
-	for k := range s.Layouts {
+	for _, k := range sortedKeys(s.Layouts) {
 		if k != "census" && k != "elections" {
-			return fmt.Errorf("layouts.%s: want census or elections", k)
+			p.add(at+".layouts."+k, "want census or elections")
 		}
 	}
 	if s.MinFileAge < 0 {
-		return errors.New("min_file_age: must not be negative")
+		p.add(at+".min_file_age", "must not be negative")
 	}
 	if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
-		return errors.New("max_reject_ratio: want 0 to 1")
+		p.add(at+".max_reject_ratio", "want 0 to 1, got %g", s.MaxRejectRatio)
 	}
-	if p := s.PGP; p != nil {
-		switch {
-		case p.DecryptKey == "" && p.EncryptTo == "":
-			return errors.New("pgp: decrypt_key or encrypt_to required")
-		case p.VerifyKey != "" && p.DecryptKey == "":
-			return errors.New("pgp.verify_key: needs decrypt_key (a file must be decrypted to check its signature)")
+	if g := s.PGP; g != nil {
+		if g.DecryptKey == "" && g.EncryptTo == "" {
+			p.add(at+".pgp", "decrypt_key or encrypt_to required")
+		}
+		if g.VerifyKey != "" && g.DecryptKey == "" {
+			p.add(at+".pgp.verify_key", "needs decrypt_key (a file must be decrypted to check its signature)")
 		}
 	}
-	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // path resolves a configured path against the config file's folder.

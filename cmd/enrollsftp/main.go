@@ -36,7 +36,8 @@ const (
 type exitError struct {
 	code  int
 	err   error
-	usage bool // print the usage text after the message
+	usage bool   // print the usage text after the message
+	help  string // or this command's help
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -57,15 +58,21 @@ const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339]
 commands:
   run [--source S]
   serve [--http ADDR]
-  rerun ID [--force] [--out DIR]
-  process --type census|elections [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
+  rerun ID [--force] [--out DIR] [--type census|elections] [--layout NAME]
+  process --type census|elections [--layout NAME] [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load FILE
   batches [--json] [--status S] [--source S] [--since RFC3339]
   batch show ID [--json]
   ack ID [--out DIR]
   kyc approve --person ID --reason TEXT
   lookup --employer E --employee N [--json] | --person ID [--json]
-  gen --type census|elections --rows N [--seed S] [--out FILE]
+  gen --type census|elections [--rows N] [--seed S] [--out FILE]
+  config check [--connect]
+  layouts [--json]
+  version
+  help [COMMAND]
+
+'enrollsftp COMMAND --help' lists a command's flags.
 `
 
 func main() {
@@ -115,14 +122,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return exitUsage
+		return exitOK // the help asked for is printed
 	}
 	fmt.Fprintln(stderr, "enrollsftp:", err)
 	var ee *exitError
 	if !errors.As(err, &ee) {
 		return exitFailure
 	}
-	if ee.usage {
+	if ee.help != "" {
+		fmt.Fprint(stderr, ee.help)
+	} else if ee.usage {
 		fmt.Fprint(stderr, usage)
 	}
 	return ee.code
@@ -130,9 +139,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func (a *app) dispatch(args []string) error {
 	top := flag.NewFlagSet("enrollsftp", flag.ContinueOnError)
-	top.SetOutput(a.stderr)
+	top.SetOutput(io.Discard) // the usage text says it all, once
 	a.g.register(top)
-	if err := top.Parse(args); err != nil {
+	if err := top.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(a.stdout, usage)
+		return err
+	} else if err != nil {
 		return usageErr("%v", err)
 	}
 	top.Visit(func(f *flag.Flag) { a.setFlags[f.Name] = true })
@@ -154,6 +166,9 @@ func (a *app) dispatch(args []string) error {
 	case "process":
 		return a.process(rest)
 	case "plans":
+		if a.groupHelp(cmd, rest) {
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "load" {
 			return usageErr("plans: want 'plans load FILE'")
 		}
@@ -161,6 +176,9 @@ func (a *app) dispatch(args []string) error {
 	case "batches":
 		return a.batches(rest)
 	case "batch":
+		if a.groupHelp(cmd, rest) {
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "show" {
 			return usageErr("batch: want 'batch show ID'")
 		}
@@ -168,13 +186,31 @@ func (a *app) dispatch(args []string) error {
 	case "ack":
 		return a.ack(rest)
 	case "kyc":
+		if a.groupHelp(cmd, rest) {
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "approve" {
 			return usageErr("kyc: want 'kyc approve --person ID --reason TEXT'")
 		}
 		return a.kycApprove(rest[1:])
 	case "lookup":
 		return a.lookup(rest)
-	case "help", "-h", "--help":
+	case "config":
+		if a.groupHelp(cmd, rest) {
+			return nil
+		}
+		if len(rest) == 0 || rest[0] != "check" {
+			return usageErr("config: want 'config check [--connect]'")
+		}
+		return a.configCheck(rest[1:])
+	case "layouts":
+		return a.layouts(rest)
+	case "version":
+		return a.version(rest)
+	case "help":
+		if len(rest) > 0 { // help CMD: that command's help
+			return a.dispatch(append(rest, "--help"))
+		}
 		fmt.Fprint(a.stdout, usage)
 		return nil
 	}
@@ -182,14 +218,29 @@ func (a *app) dispatch(args []string) error {
 }
 
 // parse parses a command's flags, which may come before, between or after
-// its positional arguments, with the global flags allowed among them.
+// its positional arguments, with the global flags allowed among them, and
+// sets the command up (config, logger, clock).
 func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(a.stderr)
+	pos, err := a.parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, a.setup()
+}
+
+// parseFlags parses a command's flags, for a command that needs no config.
+func (a *app) parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	// flag would print its own list of defaults on -h and on an error;
+	// the command's help, printed once, lists the same flags.
+	fs.SetOutput(io.Discard)
 	a.g.register(fs)
 	var pos []string
 	for tries := 0; tries <= len(args); tries++ {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageErr("%s: %v", fs.Name(), err)
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(a.stdout, commandHelp(fs))
+			return nil, err
+		} else if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %v", fs.Name(), err), help: commandHelp(fs)}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -199,7 +250,7 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 	fs.Visit(func(f *flag.Flag) { a.setFlags[f.Name] = true })
-	return pos, a.setup()
+	return pos, nil
 }
 
 // setup loads the config, builds the logger and the clock.

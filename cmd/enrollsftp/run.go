@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +25,9 @@ func (a *app) run(args []string) error {
 		return err
 	} else if len(pos) != 0 {
 		return usageErr("run: unexpected %q", pos[0])
+	}
+	if err := a.needConfig(); err != nil {
+		return err
 	}
 	sources, err := a.sources(*only)
 	var bad *sourceConfigError
@@ -140,6 +144,17 @@ func (a *app) loadPlans(l *enroll.Ledger) error {
 	return l.LoadPlans(a.ctx, pf)
 }
 
+// needConfig is for the commands that do nothing without a config file
+// (run, serve): the defaults that let process and lookup work without one
+// have no sources, so say where the file was looked for.
+func (a *app) needConfig() error {
+	if a.cfg.file != "" {
+		return nil
+	}
+	abs, _ := filepath.Abs(a.g.config)
+	return &exitError{code: exitUsage, err: fmt.Errorf("%s: no config file found: looked for %s (give one with --config FILE)", a.cmd, abs)}
+}
+
 // sources resolves the configured sources into what the pipeline runs.
 func (a *app) sources(only string) ([]pipeline.Source, error) {
 	var out []pipeline.Source
@@ -204,7 +219,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		return nil, usageErr("run: no source named %q", only)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("run: the config has no sources")
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: config %s has no sources", a.cmd, a.cfg.file)}
 	}
 	return out, nil
 }

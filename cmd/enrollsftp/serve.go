@@ -24,6 +24,9 @@ func (a *app) serve(args []string) error {
 	} else if len(pos) != 0 {
 		return usageErr("serve: unexpected %q", pos[0])
 	}
+	if err := a.needConfig(); err != nil {
+		return err
+	}
 	if *addr == "" {
 		*addr = a.cfg.HTTP.Addr
 	}
