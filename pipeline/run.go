@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -381,6 +382,7 @@ func Step(err error) string {
 // is still in inbound) and records the delivery.
 func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string) ([]string, error) {
 	var sent []string
+	var outputs []enroll.Output
 	encrypt := r.src.PGP.Encrypts()
 	if encrypt {
 		// The vendor's key was usable at start-up; a daemon runs for months.
@@ -405,11 +407,16 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 			p = sealed
 			defer os.Remove(sealed)
 		}
+		sum, size, err := hashFile(p) // what is sent, for the compliance report
+		if err != nil {
+			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
+		}
 		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
 		if err != nil {
 			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", b.ID, err)
 		}
 		sent = append(sent, r.shown(dst))
+		outputs = append(outputs, enroll.Output{Name: path.Base(dst), SHA256: sum, Size: size})
 	}
 	if input != "" {
 		failpoint.Hit(failpoint.BeforeArchive)
@@ -419,7 +426,7 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 			}
 		}
 	}
-	if err := r.l.MarkDelivered(r.ctx, b.ID, r.opts.Now()); err != nil {
+	if err := r.l.MarkDelivered(r.ctx, b.ID, r.opts.Now(), outputs...); err != nil {
 		return sent, err
 	}
 	r.log.Info().Str("batch_id", b.ID).Str("file", b.File).Strs("outputs", sent).Msg("outputs delivered")

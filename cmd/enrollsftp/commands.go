@@ -157,6 +157,9 @@ type batchJSON struct {
 	StagedRemovedAt string         `json:"staged_removed_at,omitempty"`
 	Error           string         `json:"error,omitempty"`
 	ErrorCodes      map[string]int `json:"error_codes,omitempty"`
+	// Reruns (batch show): who reran or released the batch, or made it by
+	// rerunning another, and why.
+	Reruns []rerunJSON `json:"reruns,omitempty"`
 }
 
 func toJSON(b enrollsftp.Batch) batchJSON {
@@ -236,9 +239,14 @@ func (a *app) batchShow(args []string) error {
 	for _, e := range b.FileErrors {
 		counts[string(e.Code)]++
 	}
+	reruns, err := l.Reruns(a.ctx, b.ID)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		j := toJSON(b)
 		j.ErrorCodes = counts
+		j.Reruns = rerunsJSON(reruns)
 		return a.printJSON(j)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -260,6 +268,9 @@ func (a *app) batchShow(args []string) error {
 	}
 	for _, e := range b.FileErrors {
 		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, e.Message)
+	}
+	for _, r := range rerunsJSON(reruns) {
+		fmt.Fprintf(tw, "%s\t%s\n", rerunLabel(r, b.ID), rerunShown(r))
 	}
 	return tw.Flush()
 }
@@ -311,24 +322,29 @@ func (a *app) kycApprove(args []string) error {
 	fs := flag.NewFlagSet("kyc approve", flag.ContinueOnError)
 	person := fs.String("person", "", "person id")
 	reason := fs.String("reason", "", "why the identity is approved (kept in the audit trail)")
+	by := fs.String("by", "", "the operator approving (default: the OS user; SUDO_USER when set)")
 	if pos, err := a.parse(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 || *person == "" || strings.TrimSpace(*reason) == "" {
-		return usageErr("kyc approve: want --person ID --reason TEXT")
+		return usageErr("kyc approve: want --person ID --reason TEXT [--by NAME]")
+	}
+	op, err := operator("kyc approve", *by, *reason)
+	if err != nil {
+		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	n, err := l.ApproveKYC(a.ctx, *person, *reason)
+	n, err := l.ApproveKYC(a.ctx, *person, op)
 	if errors.Is(err, enroll.ErrPersonNotFound) {
 		return notFound(err)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "approved KYC for person %s; %d pending enrollment(s) applied\n", *person, n)
+	fmt.Fprintf(a.stdout, "approved KYC for person %s by %s; %d pending enrollment(s) applied\n", *person, op.Name, n)
 	return nil
 }
 
@@ -376,6 +392,9 @@ func printPerson(a *app, p *enroll.Person) {
 	w := a.stdout
 	fmt.Fprintf(w, "person %s: %s %s  ssn %s  kyc %s %s\n", p.PersonID, p.FirstName, p.LastName, dash(p.SSN),
 		p.KYC.Status, strings.Join(p.KYC.Codes, ";"))
+	for _, ap := range p.KYC.Approvals {
+		fmt.Fprintf(w, "  kyc approved %s by %s: %s\n", ap.ApprovedAt, dash(ap.ApprovedBy), ap.Reason)
+	}
 	for _, e := range p.Employments {
 		fmt.Fprintf(w, "  employment %s/%s %s hired %s terminated %s\n", e.EmployerID, e.EmployeeID, e.Status,
 			dash(e.HireDate), dash(e.TerminationDate))

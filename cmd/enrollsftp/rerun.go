@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -17,7 +18,16 @@ func (a *app) rerun(args []string) error {
 	fs := flag.NewFlagSet("rerun", flag.ContinueOnError)
 	force := fs.Bool("force", false, "release a HELD batch: apply it whatever its rejected share")
 	out := fs.String("out", "out", "local output folder")
+	by := fs.String("by", "", "the operator rerunning (default: the OS user; SUDO_USER when set)")
+	reason := fs.String("reason", "", "why (kept in the audit trail; required with --force)")
 	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *force && strings.TrimSpace(*reason) == "" {
+		return usageErr("rerun: --force releases a hold: give --reason TEXT (kept in the audit trail)")
+	}
+	op, err := operator("rerun", *by, *reason)
 	if err != nil {
 		return err
 	}
@@ -26,7 +36,7 @@ func (a *app) rerun(args []string) error {
 		return err
 	}
 	defer l.Close()
-	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
+	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts), Operator: op,
 		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now}}
 	if b.Source != "" {
 		if srcs, err := a.sources(b.Source); err == nil {
