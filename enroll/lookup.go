@@ -149,6 +149,7 @@ func approvals(ctx context.Context, tx *sql.Tx, personID string) ([]ApprovalView
 		if err := rows.Scan(&a.ApprovedBy, &a.ApprovedAt, &a.Reason); err != nil {
 			return nil, fmt.Errorf("enroll: lookup: %w", err)
 		}
+		a.Reason = enrollsftp.ScrubSensitive(a.Reason) // free text: it may quote a date of birth
 		out = append(out, a)
 	}
 	return out, rows.Err()

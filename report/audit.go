@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -127,6 +128,9 @@ func text(v json.RawMessage) string {
 	return string(v)
 }
 
+// anID is an identifier the system made (a UUID).
+var anID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
 // Mask hides what a field's value must not show, whatever the field: an
 // SSN (ssn_last4 as ***-**-1234, any other ssn field masked whole but its
 // last four), a date of birth (****-**-**), and any SSN-shaped value
@@ -137,6 +141,8 @@ func Mask(field, v string) string {
 	switch {
 	case v == "":
 		return ""
+	case anID.MatchString(v):
+		return v // one of ours: nine digits in a row there are no SSN
 	case f == "ssn_last4":
 		if len(v) == 4 && strings.Trim(v, "0123456789") == "" {
 			return "***-**-" + v
@@ -155,61 +161,92 @@ func Mask(field, v string) string {
 	return enrollsftp.ScrubSSN(v)
 }
 
-// WriteAuditJSON writes events as a JSON array, one event a line.
-func WriteAuditJSON(w io.Writer, events []Event) error {
-	if _, err := io.WriteString(w, "["); err != nil {
-		return err
+// AuditWriter writes events as they come, as a text table or a JSON
+// array, so that a long trail is never held in memory.
+type AuditWriter struct {
+	w      io.Writer
+	asJSON bool
+	tw     *tabwriter.Writer
+	n      int
+	err    error
+}
+
+// auditBlock is how many events the text table aligns at a time.
+const auditBlock = 1000
+
+// NewAuditWriter starts a text table (time, actor, action, entity, then
+// each changed field, and an operator's reason, on a line of its own) or,
+// asJSON, a JSON array of events, one a line.
+func NewAuditWriter(w io.Writer, asJSON bool) *AuditWriter {
+	a := &AuditWriter{w: w, asJSON: asJSON}
+	if asJSON {
+		_, a.err = io.WriteString(w, "[")
+	} else {
+		a.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		_, a.err = fmt.Fprintln(a.tw, "TIME\tACTOR\tACTION\tENTITY\tCHANGES")
 	}
-	for i, e := range events {
+	return a
+}
+
+// Write writes one event.
+func (a *AuditWriter) Write(e Event) error {
+	if a.err != nil {
+		return a.err
+	}
+	a.n++
+	if a.asJSON {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
-		sep := ",\n"
-		if i == 0 {
-			sep = "\n"
+		sep := ",\n  "
+		if a.n == 1 {
+			sep = "\n  "
 		}
-		if _, err := fmt.Fprintf(w, "%s  %s", sep, b); err != nil {
-			return err
+		_, a.err = fmt.Fprintf(a.w, "%s%s", sep, b)
+		return a.err
+	}
+	var lines []string
+	if e.Reason != "" {
+		lines = append(lines, "why: "+e.Reason)
+	}
+	for _, c := range e.Changes {
+		switch {
+		case c.Before == "" && c.After == "":
+			lines = append(lines, c.Field+": -")
+		case c.Before == "":
+			lines = append(lines, c.Field+": "+c.After)
+		default:
+			lines = append(lines, c.Field+": "+c.Before+" → "+dash(c.After))
 		}
 	}
-	end := "]\n"
-	if len(events) > 0 {
-		end = "\n]\n"
+	if len(lines) == 0 {
+		lines = []string{"-"}
 	}
-	_, err := io.WriteString(w, end)
-	return err
+	fmt.Fprintf(a.tw, "%s\t%s\t%s\t%s %s\t%s\n", e.At, e.Actor, e.Action, e.Entity.Type, e.Entity.ID, lines[0])
+	for _, l := range lines[1:] {
+		fmt.Fprintf(a.tw, "\t\t\t\t%s\n", l)
+	}
+	if a.n%auditBlock == 0 {
+		a.err = a.tw.Flush()
+	}
+	return a.err
 }
 
-// WriteAuditText writes events as a table: time, actor, action, entity,
-// then each changed field (and an operator's reason) on a line of its own.
-func WriteAuditText(w io.Writer, events []Event) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tENTITY\tCHANGES")
-	for _, e := range events {
-		var lines []string
-		if e.Reason != "" {
-			lines = append(lines, "why: "+e.Reason)
-		}
-		for _, c := range e.Changes {
-			switch {
-			case c.Before == "" && c.After == "":
-				lines = append(lines, c.Field+": -")
-			case c.Before == "":
-				lines = append(lines, c.Field+": "+c.After)
-			default:
-				lines = append(lines, c.Field+": "+c.Before+" → "+dash(c.After))
-			}
-		}
-		if len(lines) == 0 {
-			lines = []string{"-"}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\n", e.At, e.Actor, e.Action, e.Entity.Type, e.Entity.ID, lines[0])
-		for _, l := range lines[1:] {
-			fmt.Fprintf(tw, "\t\t\t\t%s\n", l)
-		}
+// Close ends the table or the array.
+func (a *AuditWriter) Close() error {
+	if a.err != nil {
+		return a.err
 	}
-	return tw.Flush()
+	if !a.asJSON {
+		return a.tw.Flush()
+	}
+	end := "]\n"
+	if a.n > 0 {
+		end = "\n]\n"
+	}
+	_, err := io.WriteString(a.w, end)
+	return err
 }
 
 // String is the actor as the text table shows it.

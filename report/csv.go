@@ -119,7 +119,11 @@ func rerunText(r Rerun) string {
 	if r.Action == "RELEASED" {
 		verb = "hold released"
 	}
-	return fmt.Sprintf("%s %s by %s: %s (batch %s → %s)", r.At, verb, by, r.Reason, r.BatchID, r.RerunBatchID)
+	why := ": " + r.Reason
+	if r.Reason == "" {
+		why = " (no reason given)"
+	}
+	return fmt.Sprintf("%s %s by %s%s (batch %s → %s)", r.At, verb, by, why, r.BatchID, r.RerunBatchID)
 }
 
 func approvalRows(as []Approval) [][]string {

@@ -209,6 +209,8 @@ func TestMask(t *testing.T) {
 		{"employee_id", "123-45-6789", "***-**-6789"},
 		{"hire_date", "2020-01-06", "2020-01-06"},
 		{"city", "Boston", "Boston"},
+		{"plan_id", "01a22afd-526f-7ccd-9b14-123451675deb", "01a22afd-526f-7ccd-9b14-123451675deb"}, // nine digits in a row
+		{"employee_id", "x-123451675-y", "x-***-**-1675-y"},
 		{"middle_name", "", ""},
 	}
 	for _, tt := range tests {
@@ -252,5 +254,25 @@ func TestAuditEvent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The JSON form is an array however many events come, none included.
+func TestAuditWriterJSON(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		var buf bytes.Buffer
+		w := NewAuditWriter(&buf, true)
+		for i := range n {
+			if err := w.Write(AuditEvent(enroll.AuditEvent{Seq: int64(i), BatchID: "B", Action: "APPLIED", Entity: "batch"})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var got []Event
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil || len(got) != n {
+			t.Errorf("%d events: got %d, %v from %q", n, len(got), err, buf.String())
+		}
 	}
 }
