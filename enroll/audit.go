@@ -19,10 +19,12 @@ type Actor struct {
 	Reason string
 }
 
-// stored is the actor as the ledger keeps it: an SSN typed into a reason
-// is masked, as in any other text the ledger stores.
+// stored is the actor as the ledger keeps it: one line each (runs of
+// spaces, tabs and line breaks made one space), and an SSN typed into a
+// reason masked, as in any other text the ledger stores.
 func (a Actor) stored() Actor {
-	return Actor{Name: enrollsftp.ScrubSSN(strings.TrimSpace(a.Name)), Reason: enrollsftp.ScrubSSN(strings.TrimSpace(a.Reason))}
+	line := func(s string) string { return enrollsftp.ScrubSSN(strings.Join(strings.Fields(s), " ")) }
+	return Actor{Name: line(a.Name), Reason: line(a.Reason)}
 }
 
 // AuditFilter narrows the audit trail; zero fields match everything, and

@@ -55,7 +55,7 @@ func TestApproveKYCKeepsOperatorAndReason(t *testing.T) {
 		t.Fatalf("a refused approval changed the person: %+v", p.KYC)
 	}
 
-	if _, err := l.ApproveKYC(ctx, "p1", Actor{Name: "alice", Reason: "passport checked, SSN 078-05-1120 read out"}); err != nil {
+	if _, err := l.ApproveKYC(ctx, "p1", Actor{Name: " alice\n", Reason: "passport checked,\n\tSSN 078-05-1120 read out "}); err != nil {
 		t.Fatal(err)
 	}
 	const wantReason = "passport checked, SSN ***-**-1120 read out"
