@@ -30,8 +30,18 @@ func (l *Ledger) Undelivered(ctx context.Context, source string) ([]enrollsftp.B
 	return out, rows.Err()
 }
 
-// MarkDelivered records that a batch's outputs reached its source.
-func (l *Ledger) MarkDelivered(ctx context.Context, id string, at time.Time) error {
+// Output is one output file delivered: its name as uploaded, and the
+// SHA-256 and size of the bytes sent.
+type Output struct {
+	Name        string `json:"name"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	DeliveredAt string `json:"delivered_at"` // RFC 3339, UTC; set by MarkDelivered
+}
+
+// MarkDelivered records that a batch's outputs reached its source, and
+// what was sent (for the compliance report).
+func (l *Ledger) MarkDelivered(ctx context.Context, id string, at time.Time, outputs ...Output) error {
 	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("enroll: delivered: %w", err)
@@ -39,6 +49,12 @@ func (l *Ledger) MarkDelivered(ctx context.Context, id string, at time.Time) err
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `UPDATE batches SET delivered_at = ? WHERE id = ?`, stamp(at), id); err != nil {
 		return fmt.Errorf("enroll: delivered: %w", err)
+	}
+	for _, o := range outputs {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deliveries (batch_id, name, sha256, size, delivered_at)
+			VALUES (?, ?, ?, ?, ?)`, id, o.Name, o.SHA256, o.Size, stamp(at)); err != nil {
+			return fmt.Errorf("enroll: delivered: %w", err)
+		}
 	}
 	if err := audit(ctx, tx, auditEvent{batch: id, entity: "batch", id: id, action: "DELIVERED", at: at}); err != nil {
 		return err

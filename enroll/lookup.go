@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"enrollsftp"
 )
@@ -26,6 +25,16 @@ type Person struct {
 type KYCView struct {
 	Status string   `json:"status"`
 	Codes  []string `json:"codes"`
+	// Approvals are the operators' manual approvals, oldest first.
+	Approvals []ApprovalView `json:"approvals"`
+}
+
+// ApprovalView is one manual KYC approval: by whom, when, why. By is ""
+// for an approval recorded before operators were named.
+type ApprovalView struct {
+	ApprovedBy string `json:"approved_by"`
+	ApprovedAt string `json:"approved_at"`
+	Reason     string `json:"reason"`
 }
 
 // EmploymentView is one employment.
@@ -103,6 +112,9 @@ func (l *Ledger) LookupPerson(ctx context.Context, id string) (*Person, error) {
 	if p.KYC.Codes == nil {
 		p.KYC.Codes = []string{}
 	}
+	if p.KYC.Approvals, err = approvals(ctx, tx, id); err != nil {
+		return nil, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT employer_id, employee_id, status, hire_date, termination_date
 		FROM employments WHERE person_id = ? ORDER BY employer_id, employee_id`, id)
 	if err != nil {
@@ -121,6 +133,26 @@ func (l *Ledger) LookupPerson(ctx context.Context, id string) (*Person, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// approvals lists a person's manual KYC approvals, oldest first.
+func approvals(ctx context.Context, tx *sql.Tx, personID string) ([]ApprovalView, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT operator, created_at, reason FROM kyc_verifications
+		WHERE person_id = ? AND method = 'MANUAL' ORDER BY created_at, id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: lookup: %w", err)
+	}
+	defer rows.Close()
+	out := []ApprovalView{}
+	for rows.Next() {
+		var a ApprovalView
+		if err := rows.Scan(&a.ApprovedBy, &a.ApprovedAt, &a.Reason); err != nil {
+			return nil, fmt.Errorf("enroll: lookup: %w", err)
+		}
+		a.Reason = enrollsftp.ScrubSensitive(a.Reason) // free text: it may quote a date of birth
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 func enrollmentViews(ctx context.Context, tx *sql.Tx, personID, today string) ([]EnrollmentView, error) {
@@ -167,19 +199,26 @@ func enrollmentViews(ctx context.Context, tx *sql.Tx, personID, today string) ([
 	return out, nil
 }
 
+// ErrNoOperator is returned by an operator's action that names no
+// operator or gives no reason where one is required.
+var ErrNoOperator = errors.New("enroll: an operator and a reason are required")
+
 // ApproveKYC records an operator's manual approval of a person's identity
-// and applies their PENDING_KYC enrollments, in one transaction. It returns
-// how many enrollments were released.
-func (l *Ledger) ApproveKYC(ctx context.Context, personID, reason string) (int, error) {
-	if strings.TrimSpace(reason) == "" {
-		return 0, errors.New("enroll: approve: a reason is required")
+// and applies their PENDING_KYC enrollments, in one transaction; the
+// operator and their reason are kept with the approval and its audit
+// events. It returns how many enrollments were released.
+func (l *Ledger) ApproveKYC(ctx context.Context, personID string, by Actor) (int, error) {
+	by = by.stored()
+	if by.Name == "" || by.Reason == "" {
+		return 0, fmt.Errorf("%w: approve", ErrNoOperator)
 	}
+	reason := by.Reason
 	tx, err := l.beginWrite(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("enroll: approve: %w", err)
 	}
 	defer tx.Rollback()
-	t := &txn{ctx: ctx, tx: tx, l: l, now: l.Now().UTC()}
+	t := &txn{ctx: ctx, tx: tx, l: l, now: l.Now().UTC(), by: by}
 	p, err := personBy(tx, t, "id", personID)
 	if err != nil {
 		return 0, err
@@ -188,7 +227,8 @@ func (l *Ledger) ApproveKYC(ctx context.Context, personID, reason string) (int, 
 		return 0, fmt.Errorf("%w: person %s", ErrPersonNotFound, personID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO kyc_verifications (id, person_id, status, codes, method, reason,
-		created_at) VALUES (?, ?, 'APPROVED', '', 'MANUAL', ?, ?)`, newID(), personID, reason, stamp(t.now)); err != nil {
+		created_at, operator) VALUES (?, ?, 'APPROVED', '', 'MANUAL', ?, ?, ?)`, newID(), personID, reason, stamp(t.now),
+		by.Name); err != nil {
 		return 0, fmt.Errorf("enroll: approve: %w", err)
 	}
 	before := *p

@@ -47,6 +47,9 @@ type File struct {
 	BatchID string
 	// RerunOf is the batch this one reprocesses; it is marked superseded.
 	RerunOf string
+	// Operator is who asked for the rerun, and why: kept with its audit
+	// event (RERUN, or RELEASED for a HELD batch).
+	Operator Actor
 }
 
 // Record is one row handed to the ledger, validated or not.
@@ -212,12 +215,21 @@ func (l *Ledger) Process(ctx context.Context, f File, rows Rows, emit func(View)
 		return b, err
 	}
 	if f.RerunOf != "" {
+		var was string
+		if err := tx.QueryRowContext(sctx, `SELECT status FROM batches WHERE id = ?`, f.RerunOf).Scan(&was); err != nil {
+			return b, fmt.Errorf("enroll: supersede %s: %w", f.RerunOf, err)
+		}
 		if _, err := tx.ExecContext(sctx, `UPDATE batches SET superseded_by = ?, version = version + 1 WHERE id = ?`,
 			b.ID, f.RerunOf); err != nil {
 			return b, fmt.Errorf("enroll: supersede %s: %w", f.RerunOf, err)
 		}
-		if err := audit(sctx, tx, auditEvent{batch: b.ID, entity: "batch", id: f.RerunOf, action: "SUPERSEDED",
-			after: map[string]string{"superseded_by": b.ID}, at: now}); err != nil {
+		action := "RERUN"
+		if was == enrollsftp.BatchHeld {
+			action = "RELEASED" // rerun --force: the hold is lifted
+		}
+		if err := audit(sctx, tx, auditEvent{batch: b.ID, entity: "batch", id: f.RerunOf, action: action,
+			before: map[string]string{"superseded_by": ""}, after: map[string]string{"superseded_by": b.ID},
+			at: now, by: f.Operator.stored()}); err != nil {
 			return b, err
 		}
 	}
@@ -439,7 +451,7 @@ func (l *Ledger) RecordFailure(ctx context.Context, f File, cause error) (enroll
 		return b, fmt.Errorf("enroll: record failure: %w", err)
 	}
 	if err := audit(ctx, tx, auditEvent{batch: b.ID, entity: "batch", id: b.ID, action: "FAILED",
-		after: map[string]string{"error": b.Error}, at: now}); err != nil {
+		after: map[string]string{"error": b.Error}, at: now, by: f.Operator.stored()}); err != nil {
 		return b, err
 	}
 	return b, tx.Commit()

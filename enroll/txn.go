@@ -57,6 +57,9 @@ type txn struct {
 	failed error
 	// seen holds every dedup key of the file so far, by fingerprint.
 	seen *lineSet
+	// by is the operator whose action this transaction is (ApproveKYC):
+	// its unbuffered audit events name them.
+	by Actor
 }
 
 // stmt returns the transaction's prepared statement for query, preparing
@@ -520,6 +523,8 @@ type auditEvent struct {
 	idem                      string
 	before, after             any
 	at                        time.Time
+	// by is the operator who acted, when one did (kyc approve, rerun).
+	by Actor
 }
 
 func auditJSON(v any) string {
@@ -533,8 +538,8 @@ func auditJSON(v any) string {
 func audit(ctx context.Context, q execer, e auditEvent) error {
 	bj, aj := snapshots(e.before, e.after)
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (batch_id, line, idem_key, entity, entity_id,
-		action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.batch, e.line, e.idem, e.entity, e.id, e.action, bj, aj, stamp(e.at))
+		action, before, after, at, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.batch, e.line, e.idem, e.entity, e.id, e.action, bj, aj, stamp(e.at), e.by.Name, e.by.Reason)
 	if err != nil {
 		return fmt.Errorf("enroll: audit: %w", err)
 	}
@@ -585,7 +590,7 @@ func (t *txn) audit(entity, id, action string, before, after any) error {
 		return nil
 	}
 	return audit(t.ctx, t, auditEvent{batch: t.batch, line: t.line, idem: t.idem, entity: entity, id: id,
-		action: action, before: before, after: after, at: t.now})
+		action: action, before: before, after: after, at: t.now, by: t.by})
 }
 
 // update runs an optimistic-locking UPDATE (its last argument is the

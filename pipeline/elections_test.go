@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"enrollsftp"
+	"enrollsftp/enroll"
 )
 
 func TestElectionRules(t *testing.T) {
@@ -153,13 +154,16 @@ func TestPendingKYCAppliesOnApproval(t *testing.T) {
 	if p.Enrollments[0].Status != "PENDING_KYC" || p.Enrollments[0].Elections[0].Status != "PENDING" {
 		t.Fatalf("before approval: got %+v", p.Enrollments[0])
 	}
-	n, err := e.l.ApproveKYC(context.Background(), p.PersonID, "documents checked")
+	n, err := e.l.ApproveKYC(context.Background(), p.PersonID, enroll.Actor{Name: "ops", Reason: "documents checked"})
 	if err != nil || n != 1 {
 		t.Fatalf("approve: got %d, %v; want 1 enrollment released", n, err)
 	}
 	p = e.lookup("ACME", "E3")
 	if p.KYC.Status != "APPROVED" || p.Enrollments[0].Status != "ACTIVE" || p.Enrollments[0].Elections[0].Status != "ACTIVE" {
 		t.Errorf("after approval: got kyc %s, enrollment %+v", p.KYC.Status, p.Enrollments[0])
+	}
+	if a := p.KYC.Approvals; len(a) != 1 || a[0].ApprovedBy != "ops" || a[0].Reason != "documents checked" {
+		t.Errorf("after approval: approvals %+v, want one by ops for documents checked", a)
 	}
 	// A later census with the same data keeps the approval.
 	_, ack = e.mustProcess(enrollsftp.Census, censusHeader+

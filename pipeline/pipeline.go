@@ -56,6 +56,9 @@ type Options struct {
 	// FileErrors reject the file unread (an encrypted file that could not
 	// be decrypted or whose signature failed).
 	FileErrors enrollsftp.Errors
+
+	// Operator is who asked for a rerun, and why: kept in the audit trail.
+	Operator enroll.Actor
 }
 
 // alreadyProcessed is the answer to a file whose bytes batch prior
@@ -101,7 +104,8 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 	}
 	file := enroll.File{BatchID: enroll.NewID(), RerunOf: o.RerunOf, Source: o.Source, Name: o.Name,
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
-		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun}
+		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun,
+		Operator: o.Operator}
 	log = log.With().Str("batch_id", file.BatchID).Logger()
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err

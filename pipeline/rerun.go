@@ -40,6 +40,9 @@ type RerunOptions struct {
 	// StagedBase resolves a staged path recorded relative (by versions
 	// that stored the path as given) when it is not found from here.
 	StagedBase string
+
+	// Operator is who reruns the batch, and why: kept in the audit trail.
+	Operator enroll.Actor
 }
 
 // Rerun reprocesses a FAILED, REJECTED or (with Force) HELD batch from its
@@ -89,7 +92,8 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	// The new batch is of the same received bytes, whatever is staged.
 	po := Options{Path: b.StagedPath, Name: b.File, Source: b.Source, Type: b.Type, Layout: b.Layout,
 		LayoutDir: o.LayoutDir, OutDir: o.OutDir, ReceivedAt: received, RerunOf: id,
-		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256, Encrypted: b.Encrypted, Progress: o.Run.FileProgress}
+		SHA256: b.SHA256, Size: b.Size, StagedSHA256: b.StagedSHA256, Encrypted: b.Encrypted, Progress: o.Run.FileProgress,
+		Operator: o.Operator}
 	if b.Encrypted && b.StagedSHA256 == "" {
 		// Kept encrypted because it could not be decrypted then (a key or
 		// passphrase since fixed): decrypt it now with the source's keys.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -338,7 +339,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 			if err != nil {
 				return &StepError{"deliver", err}
 			}
-			if rep.Delivered, err = r.upload(prior, files); err != nil {
+			if rep.Delivered, _, err = r.upload(prior, files); err != nil {
 				return &StepError{"deliver", err}
 			}
 		}
@@ -431,7 +432,7 @@ func Step(err error) string {
 // deliver uploads a committed batch's outputs, archives its input (when it
 // is still in inbound) and records the delivery.
 func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string) ([]string, error) {
-	sent, err := r.upload(b.ID, files)
+	sent, outputs, err := r.upload(b.ID, files)
 	if err != nil {
 		return sent, err
 	}
@@ -443,7 +444,7 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 			}
 		}
 	}
-	if err := r.l.MarkDelivered(r.ctx, b.ID, r.opts.Now()); err != nil {
+	if err := r.l.MarkDelivered(r.ctx, b.ID, r.opts.Now(), outputs...); err != nil {
 		return sent, err
 	}
 	r.log.Info().Str("batch_id", b.ID).Str("file", b.File).Strs("outputs", sent).Msg("outputs delivered")
@@ -451,9 +452,12 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 }
 
 // upload sends outputs to the source's outbound folder, sealed to the
-// vendor's key when the source encrypts. id names the batch in errors.
-func (r *sourceRun) upload(id string, files export.Files) ([]string, error) {
+// vendor's key when the source encrypts, and returns what was sent: the
+// names as shown, and each sent file's SHA-256 and size for the compliance
+// report. id names the batch in errors.
+func (r *sourceRun) upload(id string, files export.Files) ([]string, []enroll.Output, error) {
 	var sent []string
+	var outputs []enroll.Output
 	encrypt := r.src.PGP.Encrypts()
 	if encrypt {
 		// The vendor's key was usable at start-up; a daemon runs for months.
@@ -473,18 +477,23 @@ func (r *sourceRun) upload(id string, files export.Files) ([]string, error) {
 		if encrypt {
 			sealed, err := export.Seal(p, r.src.PGP.Encrypt)
 			if err != nil { // the key is good: a local failure; the next run delivers again
-				return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
+				return sent, outputs, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
 			}
 			p = sealed
 			defer os.Remove(sealed)
 		}
+		sum, size, err := hashFile(p) // what is sent, for the compliance report
+		if err != nil {
+			return sent, outputs, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
+		}
 		dst, err := export.Upload(r.c.SFTP, p, r.outbound)
 		if err != nil {
-			return sent, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
+			return sent, outputs, fmt.Errorf("pipeline: deliver batch %s (committed; the next run delivers it): %w", id, err)
 		}
 		sent = append(sent, r.shown(dst))
+		outputs = append(outputs, enroll.Output{Name: path.Base(dst), SHA256: sum, Size: size})
 	}
-	return sent, nil
+	return sent, outputs, nil
 }
 
 // redeliver sends the outputs of batches an earlier run committed but could

@@ -229,6 +229,9 @@ type batchJSON struct {
 	ErrorCodes      map[string]int `json:"error_codes,omitempty"`
 	Layout          string         `json:"layout,omitempty"`
 	Hold            *holdJSON      `json:"hold,omitempty"`
+	// Reruns (batch show): who reran or released the batch, or made it by
+	// rerunning another, and why.
+	Reruns []rerunJSON `json:"reruns,omitempty"`
 }
 
 // holdJSON gives why a HELD (or released) batch was held.
@@ -321,9 +324,14 @@ func (a *app) batchShow(args []string) error {
 	for _, e := range b.FileErrors {
 		counts[string(e.Code)]++
 	}
+	reruns, err := l.Reruns(a.ctx, b.ID)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		j := toJSON(b)
 		j.ErrorCodes = counts
+		j.Reruns = rerunsJSON(reruns)
 		return a.printJSON(j)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -349,10 +357,13 @@ func (a *app) batchShow(args []string) error {
 	if b.Status == enrollsftp.BatchHeld {
 		reason := b.HoldReason()
 		if b.SupersededBy != "" {
-			reason = fmt.Sprintf("was held: %d of %d rows rejected (%.1f%%), over %g; released by %s",
+			reason = fmt.Sprintf("was held: %d of %d rows rejected (%.1f%%), over %g; released as batch %s",
 				b.Rejected, b.Rows, 100*b.RejectRatio(), b.MaxRejectRatio, b.SupersededBy)
 		}
 		fmt.Fprintf(tw, "held\t%s\n", reason)
+	}
+	for _, r := range rerunsJSON(reruns) {
+		fmt.Fprintf(tw, "%s\t%s\n", rerunLabel(r, b.ID), rerunShown(r))
 	}
 	return tw.Flush()
 }
@@ -404,24 +415,29 @@ func (a *app) kycApprove(args []string) error {
 	fs := flag.NewFlagSet("kyc approve", flag.ContinueOnError)
 	person := fs.String("person", "", "person id")
 	reason := fs.String("reason", "", "why the identity is approved (kept in the audit trail)")
+	by := fs.String("by", "", "the operator approving (default: the OS user; SUDO_USER when set)")
 	if pos, err := a.parse(fs, args); err != nil {
 		return err
 	} else if len(pos) != 0 || *person == "" || strings.TrimSpace(*reason) == "" {
-		return usageErr("kyc approve: want --person ID --reason TEXT")
+		return usageErr("kyc approve: want --person ID --reason TEXT [--by NAME]")
+	}
+	op, err := operator("kyc approve", *by, *reason)
+	if err != nil {
+		return err
 	}
 	l, err := a.openLedger()
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	n, err := l.ApproveKYC(a.ctx, *person, *reason)
+	n, err := l.ApproveKYC(a.ctx, *person, op)
 	if errors.Is(err, enroll.ErrPersonNotFound) {
 		return notFound(err)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "approved KYC for person %s; %d pending enrollment(s) applied\n", *person, n)
+	fmt.Fprintf(a.stdout, "approved KYC for person %s by %s; %d pending enrollment(s) applied\n", *person, op.Name, n)
 	return nil
 }
 
@@ -469,6 +485,9 @@ func printPerson(a *app, p *enroll.Person) {
 	w := a.stdout
 	fmt.Fprintf(w, "person %s: %s %s  ssn %s  kyc %s %s\n", p.PersonID, p.FirstName, p.LastName, dash(p.SSN),
 		p.KYC.Status, strings.Join(p.KYC.Codes, ";"))
+	for _, ap := range p.KYC.Approvals {
+		fmt.Fprintf(w, "  kyc approved %s by %s: %s\n", ap.ApprovedAt, dash(ap.ApprovedBy), ap.Reason)
+	}
 	for _, e := range p.Employments {
 		fmt.Fprintf(w, "  employment %s/%s %s hired %s terminated %s\n", e.EmployerID, e.EmployeeID, e.Status,
 			dash(e.HireDate), dash(e.TerminationDate))

@@ -192,7 +192,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("a HELD batch applied %d enrollments", n)
 	}
 	c.run(2, "rerun", held[0].BatchID)
-	c.run(0, "rerun", held[0].BatchID, "--force")
+	c.run(0, "rerun", held[0].BatchID, "--force", "--reason", "vendor confirmed the rows")
 	if n := len(enrollments(c.lookup("ACME", "E009"))); n != 1 {
 		t.Errorf("after rerun --force: %d enrollments, want 1", n)
 	}

@@ -205,7 +205,7 @@ func TestLogLinesHaveEachKeyOnce(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &held); err != nil || len(held) != 1 {
 			t.Fatalf("HELD batches: %s (%v)", stdout, err)
 		}
-		code, _, stderr = runHere(t, dir, "rerun", "--force", "--out", out, held[0].BatchID)
+		code, _, stderr = runHere(t, dir, "rerun", "--force", "--reason", "vendor confirmed", "--out", out, held[0].BatchID)
 		if code != exitOK {
 			t.Fatalf("rerun: exit %d\n%s", code, stderr)
 		}

@@ -58,14 +58,16 @@ const usage = `usage: enrollsftp [--config FILE] [--ledger FILE] [--now RFC3339]
 commands:
   run [--source S]
   serve [--http ADDR]
-  rerun ID [--force] [--out DIR] [--type census|elections] [--layout NAME]
+  rerun ID [--force] [--out DIR] [--type census|elections] [--layout NAME] [--by NAME] [--reason TEXT]
   process --type census|elections [--layout NAME] [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load FILE
   batches [--json] [--status S] [--source S] [--since RFC3339]
   batch show ID [--json]
   ack ID [--out DIR]
-  kyc approve --person ID --reason TEXT
+  kyc approve --person ID --reason TEXT [--by NAME]
   lookup --employer E --employee N [--json] | --person ID [--json]
+  audit [--person ID | --employer E --employee N] [--batch ID] [--since T] [--until T] [--json]
+  report --since D --until D [--source S] [--format html|csv|json] [--out FILE]
   gen --type census|elections [--rows N] [--seed S] [--out FILE]
   config check [--connect]
   layouts [--json]
@@ -195,6 +197,10 @@ func (a *app) dispatch(args []string) error {
 		return a.kycApprove(rest[1:])
 	case "lookup":
 		return a.lookup(rest)
+	case "audit":
+		return a.audit(rest)
+	case "report":
+		return a.report(rest)
 	case "config":
 		if a.groupHelp(cmd, rest) {
 			return nil

@@ -237,7 +237,7 @@ func TestListingsAndHolds(t *testing.T) {
 		c.run(2, "batch", "show", shared)
 	}
 
-	c.run(0, "rerun", prefix, "--force")
+	c.run(0, "rerun", prefix, "--force", "--reason", "vendor confirmed the rows")
 	if got := c.batchList("--status", "HELD"); len(got) != 0 {
 		t.Errorf("a released batch still lists as HELD: %+v", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -19,6 +20,8 @@ func (a *app) rerun(args []string) error {
 	out := fs.String("out", "out", "local output folder")
 	typ := fs.String("type", "", "process the file as census or elections (default: the batch's type)")
 	layout := fs.String("layout", "", "layout name in schemas/ (default: the source's, else TYPE.v1)")
+	by := fs.String("by", "", "the operator rerunning (default: the OS user; SUDO_USER when set)")
+	reason := fs.String("reason", "", "why (kept in the audit trail; required with --force)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -28,6 +31,13 @@ func (a *app) rerun(args []string) error {
 		if ft, err = enrollsftp.ParseFileType(*typ); err != nil {
 			return usageErr("rerun: --type: %v", err)
 		}
+	}
+	if *force && strings.TrimSpace(*reason) == "" {
+		return usageErr("rerun: --force releases a hold: give --reason TEXT (kept in the audit trail)")
+	}
+	op, err := operator("rerun", *by, *reason)
+	if err != nil {
+		return err
 	}
 	l, b, err := a.openBatch("rerun", pos, false)
 	if err != nil {
@@ -47,7 +57,7 @@ func (a *app) rerun(args []string) error {
 		return err
 	}
 	o := pipeline.RerunOptions{Force: *force, OutDir: *out, LayoutDir: a.cfg.path(a.cfg.Layouts),
-		Type: ft, Layout: *layout, StagedBase: a.cfg.path("."),
+		Operator: op, Type: ft, Layout: *layout, StagedBase: a.cfg.path("."),
 		Run: pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
 			FileProgress: a.progress()}}
 	if b.Source != "" {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"enrollsftp/enroll"
+	"enrollsftp/report"
+)
+
+// audit prints the audit trail, filtered: who changed what, when, from
+// which file or by which operator, with SSN and DOB masked. Read-only.
+func (a *app) audit(args []string) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	person := fs.String("person", "", "one person's events (and their employments', enrollments', …)")
+	employer := fs.String("employer", "", "with --employee: the person employed under that number")
+	employee := fs.String("employee", "", "with --employer")
+	batch := fs.String("batch", "", "what a batch changed, and what happened to it")
+	since := fs.String("since", "", "events at or after this time (RFC 3339, or a date: its start, UTC)")
+	until := fs.String("until", "", "events before this time (RFC 3339), or up to the end of this date")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return usageErr("audit: unexpected %q", pos[0])
+	}
+	if (*employer == "") != (*employee == "") {
+		return usageErr("audit: --employer and --employee go together")
+	}
+	f := enroll.AuditFilter{PersonID: *person, EmployerID: *employer, EmployeeID: *employee}
+	var err error
+	if f.Since, f.Until, err = period("audit", *since, *until); err != nil {
+		return err
+	}
+	l, err := a.openLedgerReadOnly()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if *batch != "" {
+		b, err := l.Batch(a.ctx, *batch)
+		if errors.Is(err, enroll.ErrBatchNotFound) {
+			return notFound(err)
+		}
+		if err != nil {
+			return err
+		}
+		f.BatchID = b.ID
+	}
+	var w *report.AuditWriter // started with the first event: an unknown person prints nothing
+	err = l.Audit(a.ctx, f, func(e enroll.AuditEvent) error {
+		if w == nil {
+			w = report.NewAuditWriter(a.stdout, *asJSON)
+		}
+		return w.Write(report.AuditEvent(e))
+	})
+	if errors.Is(err, enroll.ErrPersonNotFound) {
+		return &exitError{code: exitFailure, err: err} // as lookup
+	}
+	if err != nil {
+		return err
+	}
+	if w == nil {
+		w = report.NewAuditWriter(a.stdout, *asJSON)
+	}
+	return w.Close()
+}
+
+// report writes the compliance report of a period: HTML (one
+// self-contained file), CSV or JSON, to stdout or --out (mode 0600).
+// Read-only.
+func (a *app) report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	since := fs.String("since", "", "the period's start (RFC 3339, or a date: its start, UTC); required")
+	until := fs.String("until", "", "the period's end (RFC 3339, exclusive, or a date: through its end); required")
+	source := fs.String("source", "", "only the files of this source")
+	format := fs.String("format", "html", "html, csv or json")
+	out := fs.String("out", "", "write to FILE (mode 0600) instead of stdout")
+	if pos, err := a.parse(fs, args); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return usageErr("report: unexpected %q", pos[0])
+	}
+	if *since == "" || *until == "" {
+		return usageErr("report: want --since D --until D")
+	}
+	from, to, err := period("report", *since, *until)
+	if err != nil {
+		return err
+	}
+	write := map[string]func(*bytes.Buffer, *report.Report) error{
+		"html": func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) },
+		"csv":  func(b *bytes.Buffer, r *report.Report) error { return report.WriteCSV(b, r) },
+		"json": func(b *bytes.Buffer, r *report.Report) error { return report.WriteJSON(b, r) },
+	}[*format]
+	if write == nil {
+		return usageErr("report: --format %q: want html, csv or json", *format)
+	}
+	l, err := a.openLedgerReadOnly()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	p, err := l.Period(a.ctx, enroll.PeriodFilter{Since: from, Until: to, Source: *source})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, report.Build(p, from, to, *source, a.now())); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if *out == "" {
+		_, err := a.stdout.Write(buf.Bytes())
+		return err
+	}
+	return writePrivate(*out, buf.Bytes())
+}
+
+// period reads --since and --until: RFC 3339, or a plain date (since: its
+// midnight UTC; until: the midnight after it, so the date is included).
+func period(cmd, since, until string) (from, to time.Time, err error) {
+	if since != "" {
+		if from, err = when(since, false); err != nil {
+			return from, to, usageErr("%s: --since %q: want RFC 3339 (2026-10-01T00:00:00Z) or a date (2026-10-01)", cmd, since)
+		}
+	}
+	if until != "" {
+		if to, err = when(until, true); err != nil {
+			return from, to, usageErr("%s: --until %q: want RFC 3339 (2027-01-01T00:00:00Z) or a date (2026-12-31)", cmd, until)
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, usageErr("%s: --since must come before --until", cmd)
+	}
+	return from, to, nil
+}
+
+// when reads a time: RFC 3339, or a date at its start (or, as an end,
+// the start of the next day).
+func when(s string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return t, err
+	}
+	if end {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}
+
+// writePrivate writes data to path atomically, mode 0600: a report names
+// people and files.
+func writePrivate(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // 0600
+	if err != nil {
+		return usageErr("--out: %v", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
