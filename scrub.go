@@ -49,6 +49,29 @@ func ScrubSSN(s string) string {
 	if !mayHoldSSN(s) {
 		return s
 	}
+	if ids := ourID.FindAllStringIndex(s, -1); ids != nil {
+		// One of our own ids (a batch id in a DUPLICATE or
+		// FILE_ALREADY_PROCESSED message) may hold nine digits in a row
+		// in its random part: it is left whole, the text around it is
+		// scrubbed.
+		var b strings.Builder
+		last := 0
+		for _, m := range ids {
+			b.WriteString(scrubRuns(s[last:m[0]]))
+			b.WriteString(s[m[0]:m[1]])
+			last = m[1]
+		}
+		b.WriteString(scrubRuns(s[last:]))
+		return b.String()
+	}
+	return scrubRuns(s)
+}
+
+// ourID is an id this system makes: a UUIDv7 in its canonical lower-case
+// form, standing alone.
+var ourID = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b`)
+
+func scrubRuns(s string) string {
 	for range 8 { // overlapping matches: each pass masks the ones the last left
 		out := ssnShaped.ReplaceAllString(s, "${1}***-**-${4}${5}")
 		if out == s {

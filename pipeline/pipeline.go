@@ -106,7 +106,9 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 		Type: o.Type, Layout: o.Layout, SHA256: sum, Size: size, ReceivedAt: o.ReceivedAt, StagedPath: o.Path,
 		StagedSHA256: o.StagedSHA256, Encrypted: o.Encrypted, FileErrors: o.FileErrors, MaxRejectRatio: o.MaxRejectRatio, Employers: o.Employers, DryRun: o.DryRun,
 		Operator: o.Operator}
-	log = log.With().Str("batch_id", file.BatchID).Logger()
+	if !o.DryRun { // a dry run records no batch: no id to look for
+		log = log.With().Str("batch_id", file.BatchID).Logger()
+	}
 	if prior, err := l.AlreadyProcessed(ctx, sum); err != nil {
 		return Result{}, err
 	} else if prior != "" && prior != o.RerunOf {
