@@ -88,7 +88,9 @@ func TestProgressOffATerminal(t *testing.T) {
 		{"process", func(*testing.T) []string {
 			return []string{"process", "--type", "census", "--out", out, "--max-reject-ratio", "0.01", big}
 		}, exitRejected, false},
-		{"rerun", func(t *testing.T) []string { return []string{"rerun", "--force", "--reason", "vendor confirmed", "--out", out, held(t)} }, exitOK, false},
+		{"rerun", func(t *testing.T) []string {
+			return []string{"rerun", "--force", "--reason", "vendor confirmed", "--out", out, held(t)}
+		}, exitOK, false},
 		{"run", func(*testing.T) []string { return []string{"run"} }, exitOK, true},
 	}
 	for _, tc := range tests {
