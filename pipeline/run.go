@@ -342,6 +342,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 			if rep.Delivered, _, err = r.upload(prior, files); err != nil {
 				return &StepError{"deliver", err}
 			}
+			rep.Note += ", answered " + string(enrollsftp.FileAlreadyProcessed)
 		}
 		dst, err := export.Archive(r.c.SFTP, f.Path, r.archive, r.opts.Now())
 		if err != nil {

@@ -121,6 +121,11 @@ func printFiles(a *app, reports []pipeline.FileReport) {
 	}
 	tw.Flush()
 	for _, r := range reports {
+		if r.Batch.Status == enrollsftp.BatchHeld && r.Note == "" {
+			fmt.Fprintf(a.stdout, "%s: %s held: %s\n", r.Source, r.File, r.Batch.HoldReason())
+		}
+	}
+	for _, r := range reports {
 		for _, p := range r.Delivered {
 			fmt.Fprintf(a.stdout, "%s: delivered %s\n", r.Source, p)
 		}
