@@ -12,7 +12,7 @@ import (
 // spaces, hyphens and dashes (en, em, figure, minus), and the full-width
 // hyphen-minus, full stop and solidus. mayHoldSSN and ssnShaped must
 // agree on this set; TestSSNSeparatorsAgree holds them to it.
-const ssnSeparators = "- ./\u00a0\u2007\u2009\u202f\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\uff0e\uff0f"
+const ssnSeparators = "- ./_\u00a0\u2007\u2009\u202f\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\uff0e\uff0f"
 
 // ssnShaped finds what looks like an SSN anywhere in a text: three, two
 // and four digits (ASCII or full-width), each pair of groups joined by at
@@ -36,8 +36,16 @@ var ssnClass = func() string {
 	return b.String()
 }()
 
-// dateShaped finds a date-like value (1980-04-12, 04/12/1980, 4.12.80).
-var dateShaped = regexp.MustCompile(`[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}`)
+// dateShaped finds a date-like value: 1980-04-12, 04/12/1980, 4.12.80;
+// eight digits that read as a date (19800412, 04121980); a date with its
+// month in words (12-Apr-1980, 12 April 1980, April 12, 1980, Apr. 12th 80).
+var dateShaped = regexp.MustCompile(`[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}` +
+	`|(?:^|\b)(?:(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?:19|20)[0-9]{2})(?:\b|$)` +
+	`|(?i:\b[0-9]{1,2}(?:st|nd|rd|th)?[ \-/.,]*` + monthWord + `[ \-/.,]*[0-9]{2,4}\b)` +
+	`|(?i:\b` + monthWord + `[ \-/.,]*[0-9]{1,2}(?:st|nd|rd|th)?[ \-/.,]+[0-9]{2,4}\b)`)
+
+// monthWord is a month's name or its abbreviation, with an optional dot.
+const monthWord = `(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
 
 // ScrubSSN masks every SSN-shaped run of digits in s. It guards text that
 // echoes vendor input — messages, cells out of place, a header that is
@@ -91,7 +99,20 @@ func HoldsSSN(s string) bool {
 // column is unknown (a ragged row, a data row taken for a header), where a
 // date may be a date of birth.
 func ScrubSensitive(s string) string {
-	return dateShaped.ReplaceAllString(ScrubSSN(s), "****-**-**")
+	s = ScrubSSN(s)
+	ids := ourID.FindAllStringIndex(s, -1)
+	if ids == nil {
+		return dateShaped.ReplaceAllString(s, "****-**-**")
+	}
+	var b strings.Builder // our ids are left whole, as ScrubSSN leaves them
+	last := 0
+	for _, m := range ids {
+		b.WriteString(dateShaped.ReplaceAllString(s[last:m[0]], "****-**-**"))
+		b.WriteString(s[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(dateShaped.ReplaceAllString(s[last:], "****-**-**"))
+	return b.String()
 }
 
 // ScrubOutcome masks every SSN-shaped value in the cells of an ack line
@@ -119,7 +140,7 @@ func mayHoldSSN(s string) bool {
 			if n++; n >= 9 {
 				return inSegments(s)
 			}
-		case c == '-' || c == ' ' || c == '.' || c == '/':
+		case c == '-' || c == ' ' || c == '.' || c == '/' || c == '_':
 		default:
 			if c >= utf8.RuneSelf { // maybe a full-width digit or a separator
 				return inSegments(s)

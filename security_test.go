@@ -76,6 +76,18 @@ func TestScrub(t *testing.T) {
 		{"123-45-6789,987-65-4321", "***-**-6789,***-**-4321", "***-**-6789,***-**-4321"},
 		{"born 1980-04-12", "born 1980-04-12", "born ****-**-**"},
 		{"04/12/1980", "04/12/1980", "****-**-**"},
+		// Dates in the shapes a person types (a reviewer found these in reasons).
+		{"dob 19800412 confirmed", "dob 19800412 confirmed", "dob ****-**-** confirmed"},
+		{"born 04121980", "born 04121980", "born ****-**-**"},
+		{"born 12-Apr-1980", "born 12-Apr-1980", "born ****-**-**"},
+		{"born April 12, 1980.", "born April 12, 1980.", "born ****-**-**."},
+		{"born 12 April 1980", "born 12 April 1980", "born ****-**-**"},
+		{"born Apr. 12th 80", "born Apr. 12th 80", "born ****-**-**"},
+		{"ssn 123_45_6780", "ssn ***-**-6780", "ssn ***-**-6780"},
+		// Not dates: an amount, a count, a ten-digit phone, a ZIP+4.
+		{"1200.00 a year", "1200.00 a year", "1200.00 a year"},
+		{"12345678 rows", "12345678 rows", "12345678 rows"},
+		{"may be 5 units", "may be 5 units", "may be 5 units"},
 		{"\"x\" is not an email address", "\"x\" is not an email address", "\"x\" is not an email address"},
 	}
 	for _, tt := range tests {
