@@ -123,8 +123,9 @@ func OpenWith(ctx context.Context, path string, keys *Keys, verifier kyc.Verifie
 	//
 	// The connection keeps SQLite's own mutex (no _mutex=no): without it a
 	// test run crashed in sqlite3_prepare_v2 on corrupted memory about one
-	// time in twelve (go-sqlite3 finalizes statements from a finalizer, off
-	// the goroutine using the connection), and never in 24 runs with it.
+	// time in twelve, and never in 24 runs with it. The second user of the
+	// connection was not found; go-sqlite3 closes a statement it finds
+	// unreachable from a finalizer, which would be one.
 	params := fmt.Sprintf("_busy_timeout=%d&_txlock=deferred&_foreign_keys=on&_cache_size=-24576", busy.Milliseconds())
 	if o.ReadOnly {
 		// mode=ro never creates the file; WAL lets it read while another
