@@ -127,6 +127,16 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 		if werr != nil {
 			return Result{}, errors.Join(err, werr)
 		}
+		if o.Source == "" && o.RerunOf == "" {
+			// A local file received and answered: on the record (the
+			// compliance report lists every file received). Its answer is
+			// in OutDir, delivered nowhere. A source's file is recorded by
+			// the run that delivers its answer; a rerun receives nothing.
+			if _, rerr := l.RecordRefusal(ctx, enroll.File{Name: o.Name, Type: o.Type, SHA256: sum, Size: size,
+				ReceivedAt: o.ReceivedAt}, prior, o.ReceivedAt); rerr != nil {
+				return Result{Batch: b, Files: files}, errors.Join(err, rerr)
+			}
+		}
 		return Result{Batch: b, Files: files}, err
 	}
 	if short := enrollsftp.ShortName(o.Name); len(file.FileErrors) == 0 && short != o.Name {

@@ -334,13 +334,22 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 		} else if answer {
 			// Every file gets an answer: the vendor learns this one was not
 			// applied again, and which batch applied its bytes.
-			b := alreadyProcessed(r.src.Name, f.Name, f.Type, staged.SHA256, staged.Size, r.opts.Now(), prior)
+			now := r.opts.Now()
+			b := alreadyProcessed(r.src.Name, f.Name, f.Type, staged.SHA256, staged.Size, now, prior)
 			files, err := export.Write(filepath.Join(r.stage, "out"), b, noRecords)
 			if err != nil {
 				return &StepError{"deliver", err}
 			}
-			if rep.Delivered, _, err = r.upload(prior, files); err != nil {
+			var outputs []enroll.Output
+			if rep.Delivered, outputs, err = r.upload(prior, files); err != nil {
 				return &StepError{"deliver", err}
+			}
+			// Every file received is on the record, with its answer. Kept
+			// before the input is archived: should the archive fail, the
+			// next run answers it again, and that answer is on the record too.
+			if _, err := r.l.RecordRefusal(r.ctx, enroll.File{Source: r.src.Name, Name: f.Name, Type: f.Type,
+				SHA256: staged.SHA256, Size: staged.Size, ReceivedAt: now}, prior, now, outputs...); err != nil {
+				return err
 			}
 			rep.Note += ", answered " + string(enrollsftp.FileAlreadyProcessed)
 		}

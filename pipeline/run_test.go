@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -129,6 +130,65 @@ func TestResentBytesAreAnsweredAndArchived(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(run.work, "inbound")); len(entries) != 0 {
 		t.Errorf("inbound still holds %d files", len(entries))
+	}
+	if list, _ := e.l.Batches(context.Background(), enroll.Filter{}); len(list) != 1 {
+		t.Errorf("%d batches, want the one applied", len(list))
+	}
+	// Both receipts are on the record (the compliance report lists every
+	// file received), with the answers delivered, and no batch.
+	p, err := e.l.Period(context.Background(), enroll.PeriodFilter{Since: e.now.Add(-time.Hour), Until: e.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Refusals) != 2 {
+		t.Fatalf("refusals on record: %+v, want the two files", p.Refusals)
+	}
+	for _, r := range p.Refusals {
+		sum, size, _ := hashFile(filepath.Join(run.work, "outbound", strings.TrimSuffix(r.File, ".csv")+".ack.json"))
+		var ackJSON *enroll.Output
+		for i, o := range r.Outputs {
+			if o.Name == strings.TrimSuffix(r.File, ".csv")+".ack.json" {
+				ackJSON = &r.Outputs[i]
+			}
+		}
+		if r.Source != run.src.Name || r.EarlierBatchID != rep.Batch.ID || r.SHA256 != sha256Hex([]byte(baseCensus)) ||
+			len(r.Outputs) != 3 || ackJSON == nil || ackJSON.SHA256 != sum || ackJSON.Size != size {
+			t.Errorf("refusal of %s: %+v, want its three outputs (ack.json sha256 %s)", r.File, r, sum)
+		}
+	}
+}
+
+// A local file with the bytes of an applied one, under another name, is
+// answered in --out and on the record without outputs; the same file
+// again (the applied batch's own name: its answer stands) and a dry run
+// are not.
+func TestLocalResentBytesAreOnTheRecord(t *testing.T) {
+	e := newEnv(t)
+	first, err := e.process(enrollsftp.Census, baseCensus)
+	if err != nil || first.Batch.Status != enrollsftp.BatchApplied {
+		t.Fatalf("first: %+v, %v", first.Batch, err)
+	}
+	res, err := e.process(enrollsftp.Census, baseCensus) // another name
+	if !errors.Is(err, enroll.ErrAlreadyProcessed) || res.Files.Summary == "" {
+		t.Fatalf("resent: %+v, %v; want FILE_ALREADY_PROCESSED answered", res, err)
+	}
+	e.n = 0 // census_001.csv again
+	if _, err := e.process(enrollsftp.Census, baseCensus); !errors.Is(err, enroll.ErrAlreadyProcessed) {
+		t.Fatalf("the same file again: %v", err)
+	}
+	if _, err := e.process(enrollsftp.Census, baseCensus, func(o *Options) { o.DryRun = true }); !errors.Is(err, enroll.ErrAlreadyProcessed) {
+		t.Fatalf("a dry run of it: %v", err)
+	}
+	p, err := e.l.Period(context.Background(), enroll.PeriodFilter{Since: e.now.Add(-time.Hour), Until: e.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Refusals) != 1 {
+		t.Fatalf("refusals on record: %+v, want the one answered", p.Refusals)
+	}
+	if r := p.Refusals[0]; r.Source != "" || r.File != "census_002.csv" || r.EarlierBatchID != first.Batch.ID ||
+		len(r.Outputs) != 0 {
+		t.Errorf("the refusal: %+v", r)
 	}
 	if list, _ := e.l.Batches(context.Background(), enroll.Filter{}); len(list) != 1 {
 		t.Errorf("%d batches, want the one applied", len(list))

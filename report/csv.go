@@ -20,9 +20,10 @@ func WriteJSON(w io.Writer, r *Report) error {
 
 // WriteCSV writes the report as CSV in sections, each a title row, a
 // header row and its rows, with a blank line between sections: report,
-// totals, files, kyc_approvals, rejections_by_code, rejections_by_day. A
-// file's codes, batches, reruns and outputs are each one cell, their items
-// separated by "; ". Every cell is neutralized against formula injection.
+// totals, files, kyc_approvals, operator_actions, rejections_by_code,
+// rejections_by_day. A file's codes, batches, reruns and outputs are each
+// one cell, their items separated by "; ". A local file's source is
+// written LocalSource. Every cell is neutralized against formula injection.
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	t := r.Totals
@@ -35,15 +36,19 @@ func WriteCSV(w io.Writer, r *Report) error {
 			[][]string{{r.Since, r.Until, r.Source, r.GeneratedAt}}},
 		{"totals", []string{"files", "files_applied", "files_rejected", "files_held", "files_failed", "rows",
 			"accepted", "rejected", "duplicate", "pending_kyc", "holds", "holds_released", "reruns", "kyc_approvals",
-			"outputs_delivered"},
+			"outputs_delivered", "files_already_processed", "releases_in_period", "reruns_in_period",
+			"deliveries_of_earlier_files"},
 			[][]string{itoa(t.Files, t.FilesApplied, t.FilesRejected, t.FilesHeld, t.FilesFailed, t.Rows, t.Accepted,
 				t.Rejected, t.Duplicate, t.PendingKYC, t.Holds, t.HoldsReleased, t.Reruns, t.KYCApprovals,
-				t.OutputsDelivered)}},
+				t.OutputsDelivered, t.FilesAlreadyProcessed, t.ReleasesInPeriod, t.RerunsInPeriod,
+				t.DeliveriesOfEarlierFiles)}},
 		{"files", []string{"received_at", "source", "file", "type", "sha256", "size", "processed_at", "status",
 			"batch_id", "rows", "accepted", "rejected", "duplicate", "pending_kyc", "codes", "held", "batches",
-			"reruns", "outputs", "error"}, fileRows(r.Files)},
+			"reruns", "outputs", "error", "earlier_batch_id"}, fileRows(r.Files)},
 		{"kyc_approvals", []string{"approved_at", "approved_by", "person_id", "first_name", "last_name", "reason"},
 			approvalRows(r.KYCApprovals)},
+		{"operator_actions", []string{"at", "action", "by", "reason", "source", "file", "received_at", "batch_id",
+			"rerun_batch_id", "person_id", "first_name", "last_name", "outputs"}, actionRows(r.OperatorActions)},
 		{"rejections_by_code", []string{"code", "count"}, codeRows(r.RejectionsByCode)},
 		{"rejections_by_day", []string{"day", "count"}, dayRows(r.RejectionsByDay)},
 	}
@@ -87,12 +92,47 @@ func fileRows(files []File) [][]string {
 			reruns = append(reruns, rerunText(rr))
 		}
 		for _, o := range f.Outputs {
-			outputs = append(outputs, fmt.Sprintf("%s sha256:%s %d bytes delivered %s", o.Name, o.SHA256, o.Size, o.DeliveredAt))
+			outputs = append(outputs, outputText(o))
 		}
-		out = append(out, []string{f.ReceivedAt, f.Source, f.Name, f.Type, f.SHA256, strconv.FormatInt(f.Size, 10),
+		out = append(out, []string{f.ReceivedAt, sourceLabel(f.Source), f.Name, f.Type, f.SHA256, strconv.FormatInt(f.Size, 10),
 			f.ProcessedAt, f.Status, f.BatchID, strconv.Itoa(f.Rows), strconv.Itoa(f.Accepted), strconv.Itoa(f.Rejected),
 			strconv.Itoa(f.Duplicate), strconv.Itoa(f.PendingKYC), strings.Join(codes, "; "), strconv.FormatBool(f.Held),
-			strings.Join(batches, "; "), strings.Join(reruns, "; "), strings.Join(outputs, "; "), f.Error})
+			strings.Join(batches, "; "), strings.Join(reruns, "; "), strings.Join(outputs, "; "), f.Error,
+			f.EarlierBatchID})
+	}
+	return out
+}
+
+// sourceLabel is a file's source as shown: LocalSource for a local file.
+func sourceLabel(source string) string {
+	if source == "" {
+		return LocalSource
+	}
+	return source
+}
+
+// outputText is an output delivered in a line.
+func outputText(o Output) string {
+	return fmt.Sprintf("%s sha256:%s %d bytes delivered %s", o.Name, o.SHA256, o.Size, o.DeliveredAt)
+}
+
+func actionRows(as []Action) [][]string {
+	var out [][]string
+	for _, a := range as {
+		var outputs []string
+		for _, o := range a.Outputs {
+			outputs = append(outputs, outputText(o))
+		}
+		source := a.Source
+		if a.File != "" {
+			source = sourceLabel(a.Source)
+		}
+		by := a.By
+		if by == "" && a.Action != "DELIVERED" {
+			by = "(not recorded)"
+		}
+		out = append(out, []string{a.At, a.Action, by, a.Reason, source, a.File, a.ReceivedAt, a.BatchID,
+			a.RerunBatchID, a.PersonID, a.FirstName, a.LastName, strings.Join(outputs, "; ")})
 	}
 	return out
 }

@@ -31,6 +31,12 @@ type Report struct {
 	// KYCApprovals are the manual approvals made in the period, of any
 	// source's people.
 	KYCApprovals []Approval `json:"kyc_approvals"`
+	// OperatorActions is what was done in the period, by its own time,
+	// oldest first: every rerun, release of a hold and KYC approval
+	// (whenever the file concerned was received), and the deliveries of
+	// files received before the period (those of the period's own files
+	// are with them, in Files).
+	OperatorActions []Action `json:"operator_actions"`
 	// RejectionsByCode counts, over the files' outcomes, each error code of
 	// a rejected record or a rejected file (a record rejected with two
 	// codes counts under each), most frequent first.
@@ -57,13 +63,32 @@ type Totals struct {
 	Reruns           int `json:"reruns"`         // every rerun, releases included
 	KYCApprovals     int `json:"kyc_approvals"`
 	OutputsDelivered int `json:"outputs_delivered"`
+	// FilesAlreadyProcessed are the files received whose bytes an earlier
+	// batch had applied (also counted in Files).
+	FilesAlreadyProcessed int `json:"files_already_processed"`
+	// The operator actions of the period by their own time (Holds,
+	// HoldsReleased and Reruns count those of the period's files).
+	ReleasesInPeriod int `json:"releases_in_period"`
+	RerunsInPeriod   int `json:"reruns_in_period"` // releases included, as Reruns
+	// DeliveriesOfEarlierFiles counts the deliveries made in the period of
+	// files received before it.
+	DeliveriesOfEarlierFiles int `json:"deliveries_of_earlier_files"`
 }
+
+// StatusAlreadyProcessed is the status of a file whose bytes an earlier
+// batch had applied: answered FILE_ALREADY_PROCESSED (as REJECTED, to the
+// vendor), never processed, no batch of its own.
+const StatusAlreadyProcessed = "ALREADY_PROCESSED"
+
+// LocalSource is how the report shows the source of a file processed
+// locally (`process`), which has none: its JSON keeps source "".
+const LocalSource = "local"
 
 // File is one file received and what became of it: the figures are those
 // of the batch that counts (the last rerun, or the delivery of the file
 // that settled earlier failures); Batches lists every batch of the file.
 type File struct {
-	Source      string      `json:"source"`
+	Source      string      `json:"source"` // "" for a local file (shown as LocalSource)
 	Name        string      `json:"file"`
 	Type        string      `json:"type"`
 	SHA256      string      `json:"sha256"`
@@ -71,7 +96,7 @@ type File struct {
 	ReceivedAt  string      `json:"received_at"`
 	ProcessedAt string      `json:"processed_at"`
 	Status      string      `json:"status"`
-	BatchID     string      `json:"batch_id"`
+	BatchID     string      `json:"batch_id"` // "" for a file already processed: it has no batch
 	Rows        int         `json:"rows"`
 	Accepted    int         `json:"accepted"`
 	Rejected    int         `json:"rejected"`
@@ -83,6 +108,9 @@ type File struct {
 	Batches     []Attempt   `json:"batches"`
 	Reruns      []Rerun     `json:"reruns"`
 	Outputs     []Output    `json:"outputs"`
+	// EarlierBatchID is, for a file already processed, the batch that had
+	// applied its bytes.
+	EarlierBatchID string `json:"earlier_batch_id"`
 }
 
 // Attempt is one batch of a file.
@@ -107,7 +135,7 @@ type Rerun struct {
 
 // Output is a file delivered to the source's outbound folder.
 type Output struct {
-	BatchID     string `json:"batch_id"`
+	BatchID     string `json:"batch_id"` // "" for the answer to a file already processed
 	Name        string `json:"name"`
 	SHA256      string `json:"sha256"`
 	Size        int64  `json:"size"`
@@ -122,6 +150,31 @@ type Approval struct {
 	PersonID  string `json:"person_id"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
+}
+
+// Action is something done in the period, placed by its own time: an
+// operator's rerun (RERUN), release of a hold (RELEASED) or KYC approval
+// (KYC_APPROVED), or the delivery (DELIVERED) of the outputs of a file
+// received before the period.
+type Action struct {
+	At     string `json:"at"`
+	Action string `json:"action"`
+	By     string `json:"by"` // the operator; "" when not recorded, and for a delivery
+	Reason string `json:"reason"`
+	// Source, File and ReceivedAt are those of the file a rerun, release
+	// or delivery concerns ("" for an approval; Source "" for a local file).
+	Source     string `json:"source"`
+	File       string `json:"file"`
+	ReceivedAt string `json:"received_at"`
+	// BatchID is the batch rerun, released or delivered; RerunBatchID the
+	// batch a rerun or release became.
+	BatchID      string `json:"batch_id"`
+	RerunBatchID string `json:"rerun_batch_id"`
+	// PersonID and the names are those of the person an approval is of.
+	PersonID  string   `json:"person_id"`
+	FirstName string   `json:"first_name"`
+	LastName  string   `json:"last_name"`
+	Outputs   []Output `json:"outputs"` // what a delivery sent
 }
 
 // CodeCount is a code and how often it occurred.
@@ -144,9 +197,16 @@ const maxDays = 400
 // [since, until) for source ("" for all), as of now.
 func Build(p *enroll.Period, since, until time.Time, source string, now time.Time) *Report {
 	r := &Report{Since: stamp(since), Until: stamp(until), Source: source, GeneratedAt: stamp(now),
-		Files: []File{}, KYCApprovals: []Approval{}}
+		Files: []File{}, KYCApprovals: []Approval{}, OperatorActions: []Action{}}
 	byCode, byDay := map[string]int{}, map[string]int{}
+	refusals := p.Refusals
 	for _, chain := range chains(p.Batches) {
+		// The files already processed come among the others, in the order
+		// they were received.
+		for len(refusals) > 0 && refusals[0].ReceivedAt < chain[0].ReceivedAt {
+			r.addRefusal(refusals[0], byCode, byDay)
+			refusals = refusals[1:]
+		}
 		f := fileOf(chain)
 		last := chain[len(chain)-1]
 		for c, n := range last.Rejections {
@@ -188,16 +248,83 @@ func Build(p *enroll.Period, since, until time.Time, source string, now time.Tim
 		}
 		t.OutputsDelivered += len(f.Outputs)
 	}
+	for _, rf := range refusals {
+		r.addRefusal(rf, byCode, byDay)
+	}
 	for _, a := range p.Approvals {
 		r.KYCApprovals = append(r.KYCApprovals, Approval{At: a.At, By: enrollsftp.ScrubSSN(a.By),
 			Reason: enrollsftp.ScrubSensitive(a.Reason), PersonID: a.PersonID,
 			FirstName: enrollsftp.ScrubSensitive(a.FirstName), LastName: enrollsftp.ScrubSensitive(a.LastName)})
 	}
 	r.Totals.KYCApprovals = len(r.KYCApprovals)
+	r.OperatorActions = actions(p, r.KYCApprovals)
+	for _, a := range r.OperatorActions {
+		switch a.Action {
+		case "RELEASED":
+			r.Totals.ReleasesInPeriod++
+			r.Totals.RerunsInPeriod++
+		case "RERUN":
+			r.Totals.RerunsInPeriod++
+		case "DELIVERED":
+			r.Totals.DeliveriesOfEarlierFiles++
+		}
+	}
 	r.RejectionsByCode = counts(byCode)
 	slices.SortStableFunc(r.RejectionsByCode, func(a, b CodeCount) int { return cmp.Compare(b.Count, a.Count) })
 	r.RejectionsByDay = days(byDay, since, until)
 	return r
+}
+
+// addRefusal adds a file already processed: a file received like any
+// other, answered FILE_ALREADY_PROCESSED. The vendor's answer says
+// REJECTED with that code, so the code counts among the rejections (once,
+// on the day it was answered), as a file rejected whole does.
+func (r *Report) addRefusal(rf enroll.Refusal, byCode, byDay map[string]int) {
+	code := string(enrollsftp.FileAlreadyProcessed)
+	f := File{Source: rf.Source, Name: enrollsftp.ScrubSSN(rf.File), Type: string(rf.Type), SHA256: rf.SHA256,
+		Size: rf.Size, ReceivedAt: rf.ReceivedAt, ProcessedAt: rf.ReceivedAt, Status: StatusAlreadyProcessed,
+		EarlierBatchID: rf.EarlierBatchID, Codes: []CodeCount{{Code: code, Count: 1}}, Batches: []Attempt{},
+		Reruns: []Rerun{}, Outputs: outputsOf("", rf.Outputs)}
+	byCode[code]++
+	if day := dayOf(rf.ReceivedAt); day != "" {
+		byDay[day]++
+	}
+	r.Files = append(r.Files, f)
+	r.Totals.Files++
+	r.Totals.FilesAlreadyProcessed++
+	r.Totals.OutputsDelivered += len(f.Outputs)
+}
+
+// actions are the period's operator actions and deliveries of earlier
+// files, by their own time (approvals, already masked, as given).
+func actions(p *enroll.Period, approvals []Approval) []Action {
+	out := []Action{}
+	for _, rr := range p.Reruns {
+		out = append(out, Action{At: rr.At, Action: rr.Action, By: enrollsftp.ScrubSSN(rr.Actor),
+			Reason: enrollsftp.ScrubSensitive(rr.Reason), Source: rr.File.Source, File: enrollsftp.ScrubSSN(rr.File.Name),
+			ReceivedAt: rr.File.ReceivedAt, BatchID: rr.EntityID, RerunBatchID: rr.BatchID, Outputs: []Output{}})
+	}
+	for _, a := range approvals {
+		out = append(out, Action{At: a.At, Action: "KYC_APPROVED", By: a.By, Reason: a.Reason, PersonID: a.PersonID,
+			FirstName: a.FirstName, LastName: a.LastName, Outputs: []Output{}})
+	}
+	for _, d := range p.Deliveries {
+		out = append(out, Action{At: d.At, Action: "DELIVERED", Source: d.File.Source,
+			File: enrollsftp.ScrubSSN(d.File.Name), ReceivedAt: d.File.ReceivedAt, BatchID: d.BatchID,
+			Outputs: outputsOf(d.BatchID, d.Outputs)})
+	}
+	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(a.At, b.At) })
+	return out
+}
+
+// outputsOf are a batch's outputs as the report shows them.
+func outputsOf(batch string, sent []enroll.Output) []Output {
+	out := make([]Output, 0, len(sent))
+	for _, o := range sent {
+		out = append(out, Output{BatchID: batch, Name: enrollsftp.ScrubSSN(o.Name), SHA256: o.SHA256, Size: o.Size,
+			DeliveredAt: o.DeliveredAt})
+	}
+	return out
 }
 
 // chains groups the batches by file: each batch with the batches that
@@ -262,10 +389,7 @@ func fileOf(chain []enroll.PeriodBatch) File {
 			f.Reruns = append(f.Reruns, Rerun{At: e.At, Action: e.Action, By: enrollsftp.ScrubSSN(e.Actor),
 				Reason: enrollsftp.ScrubSensitive(e.Reason), BatchID: e.EntityID, RerunBatchID: e.BatchID})
 		}
-		for _, o := range b.Outputs {
-			f.Outputs = append(f.Outputs, Output{BatchID: b.ID, Name: enrollsftp.ScrubSSN(o.Name), SHA256: o.SHA256,
-				Size: o.Size, DeliveredAt: o.DeliveredAt})
-		}
+		f.Outputs = append(f.Outputs, outputsOf(b.ID, b.Outputs)...)
 	}
 	return f
 }

@@ -276,3 +276,131 @@ func TestAuditWriterJSON(t *testing.T) {
 		}
 	}
 }
+
+// refusedPeriod is a record of November 1-3: a file refused on the 1st
+// (its bytes applied as batch OLD), a local file received on the 2nd, a
+// local file refused on the 3rd; and, done in the period, the release and
+// delivery of a file received in October, and a KYC approval.
+func refusedPeriod() *enroll.Period {
+	b := enroll.PeriodBatch{Batch: enrollsftp.Batch{ID: "L", File: "census_2.csv", Type: enrollsftp.Census, SHA256: "s2",
+		Size: 50, Status: enrollsftp.BatchApplied, Rows: 2, Accepted: 2, ReceivedAt: "2026-11-02T02:00:00Z",
+		ProcessedAt: "2026-11-02T02:00:00Z"}, Codes: map[string]int{}, Rejections: map[string]int{}}
+	return &enroll.Period{
+		Batches: []enroll.PeriodBatch{b},
+		Refusals: []enroll.Refusal{
+			{Source: "acme", File: "census_1.csv", Type: enrollsftp.Census, SHA256: "s1", Size: 40,
+				ReceivedAt: "2026-11-01T02:00:00Z", EarlierBatchID: "OLD",
+				Outputs: []enroll.Output{{Name: "census_1.ack.csv", SHA256: "o1", Size: 3, DeliveredAt: "2026-11-01T02:00:00Z"},
+					{Name: "census_1.ack.json", SHA256: "o2", Size: 4, DeliveredAt: "2026-11-01T02:00:00Z"}}},
+			{File: "census_3.csv", Type: enrollsftp.Census, SHA256: "s2", Size: 50, ReceivedAt: "2026-11-03T02:00:00Z",
+				EarlierBatchID: "L"},
+		},
+		Reruns: []enroll.PeriodRerun{{AuditEvent: enroll.AuditEvent{At: "2026-11-02T09:00:00Z", Action: "RELEASED",
+			Actor: "dana", Reason: "vendor called; SSN 123-45-6789, DOB 1980-04-12", EntityID: "OCT", BatchID: "OCT2"},
+			File: enroll.FileRef{Source: "acme", Name: "elections_oct.csv", ReceivedAt: "2026-10-30T02:00:00Z"}}},
+		Deliveries: []enroll.PeriodDelivery{{BatchID: "OCT2", At: "2026-11-02T09:00:05Z",
+			File:    enroll.FileRef{Source: "acme", Name: "elections_oct.csv", ReceivedAt: "2026-10-30T02:00:00Z"},
+			Outputs: []enroll.Output{{Name: "elections_oct.ack.csv", SHA256: "d1", Size: 9, DeliveredAt: "2026-11-02T09:00:05Z"}}}},
+		Approvals: []enroll.Approval{{At: "2026-11-02T10:00:00Z", PersonID: "P", FirstName: "Cy", LastName: "Young",
+			Reason: "passport"}},
+	}
+}
+
+// Every file received is listed, those whose bytes were already applied
+// too (among the others, by time, with the batch that had applied them and
+// the answer delivered); the actions of the period are listed by their own
+// time, the release of a file received before the period included.
+func TestBuildListsRefusedFilesAndActionsOfThePeriod(t *testing.T) {
+	r := Build(refusedPeriod(), since, until, "", now)
+	var got []string
+	for _, f := range r.Files {
+		got = append(got, f.Name+" "+f.Status+" "+f.BatchID+"/"+f.EarlierBatchID)
+	}
+	want := []string{"census_1.csv ALREADY_PROCESSED /OLD", "census_2.csv APPLIED L/", "census_3.csv ALREADY_PROCESSED /L"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if f := r.Files[0]; len(f.Outputs) != 2 || f.Outputs[0].SHA256 != "o1" || f.Outputs[0].BatchID != "" ||
+		len(f.Codes) != 1 || f.Codes[0] != (CodeCount{"FILE_ALREADY_PROCESSED", 1}) {
+		t.Errorf("the refused file: %+v", f)
+	}
+	wantTotals := Totals{Files: 3, FilesApplied: 1, Rows: 2, Accepted: 2, KYCApprovals: 1, OutputsDelivered: 2,
+		FilesAlreadyProcessed: 2, ReleasesInPeriod: 1, RerunsInPeriod: 1, DeliveriesOfEarlierFiles: 1}
+	if r.Totals != wantTotals {
+		t.Errorf("totals: got %+v, want %+v", r.Totals, wantTotals)
+	}
+	if got := r.RejectionsByCode; len(got) != 1 || got[0] != (CodeCount{"FILE_ALREADY_PROCESSED", 2}) {
+		t.Errorf("rejections by code: %+v", got)
+	}
+	wantDays := []DayCount{{"2026-11-01", 1}, {"2026-11-02", 0}, {"2026-11-03", 1}}
+	if len(r.RejectionsByDay) != 3 || r.RejectionsByDay[0] != wantDays[0] || r.RejectionsByDay[2] != wantDays[2] {
+		t.Errorf("rejections by day: %+v, want %+v", r.RejectionsByDay, wantDays)
+	}
+	var acts []string
+	for _, a := range r.OperatorActions {
+		acts = append(acts, a.At+" "+a.Action+" "+a.By+" "+a.BatchID+" "+a.PersonID)
+	}
+	wantActs := []string{"2026-11-02T09:00:00Z RELEASED dana OCT ", "2026-11-02T09:00:05Z DELIVERED  OCT2 ",
+		"2026-11-02T10:00:00Z KYC_APPROVED   P"}
+	if strings.Join(acts, "\n") != strings.Join(wantActs, "\n") {
+		t.Errorf("operator actions:\n%s\nwant:\n%s", strings.Join(acts, "\n"), strings.Join(wantActs, "\n"))
+	}
+	if a := r.OperatorActions[0]; a.Reason != "vendor called; SSN ***-**-6789, DOB ****-**-**" ||
+		a.RerunBatchID != "OCT2" || a.File != "elections_oct.csv" || a.ReceivedAt != "2026-10-30T02:00:00Z" {
+		t.Errorf("the release: %+v", a)
+	}
+
+	var html, csvOut, js bytes.Buffer
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Operator actions in the period", "Hold released", "dana", "elections_oct.csv",
+		"received 2026-10-30T02:00:00Z", "sha256 d1", "ALREADY_PROCESSED", "already applied as batch <span class=\"mono\">OLD</span>",
+		"KYC approved", "sha256 o1"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if err := WriteCSV(&csvOut, r); err != nil {
+		t.Fatal(err)
+	}
+	cr := csv.NewReader(&csvOut)
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := map[string]bool{"report": true, "totals": true, "files": true, "kyc_approvals": true,
+		"operator_actions": true, "rejections_by_code": true, "rejections_by_day": true}
+	var section string
+	rows := map[string][][]string{} // each section's header and rows
+	for _, rec := range recs {
+		if len(rec) == 1 && titles[rec[0]] {
+			section = rec[0]
+			continue
+		}
+		rows[section] = append(rows[section], rec)
+	}
+	if acts := rows["operator_actions"]; len(acts) != 4 || acts[1][1] != "RELEASED" || acts[2][2] != "" ||
+		!strings.Contains(acts[2][12], "elections_oct.ack.csv sha256:d1") || acts[3][9] != "P" {
+		t.Errorf("operator_actions section: %q", acts)
+	}
+	if files := rows["files"]; len(files) != 4 || files[2][1] != "local" || files[1][20] != "OLD" || files[1][7] != "ALREADY_PROCESSED" {
+		t.Errorf("files section: %q", files)
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Totals          map[string]any   `json:"totals"`
+		Files           []map[string]any `json:"files"`
+		OperatorActions []map[string]any `json:"operator_actions"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.OperatorActions) != 3 || m.Files[1]["source"] != "" || m.Files[0]["earlier_batch_id"] != "OLD" ||
+		m.Totals["files_already_processed"] != 2.0 || m.Totals["deliveries_of_earlier_files"] != 1.0 {
+		t.Errorf("JSON: %s", js.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"enrollsftp/enroll"
@@ -78,7 +79,7 @@ func (a *app) report(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	since := fs.String("since", "", "the period's start (RFC 3339, or a date: its start, UTC); required")
 	until := fs.String("until", "", "the period's end (RFC 3339, exclusive, or a date: through its end); required")
-	source := fs.String("source", "", "only the files of this source")
+	source := fs.String("source", "", "only the files of this source (\"local\": the files processed locally)")
 	format := fs.String("format", "html", "html, csv or json")
 	out := fs.String("out", "", "write to FILE (mode 0600) instead of stdout")
 	if pos, err := a.parse(fs, args); err != nil {
@@ -106,7 +107,13 @@ func (a *app) report(args []string) error {
 		return err
 	}
 	defer l.Close()
-	p, err := l.Period(a.ctx, enroll.PeriodFilter{Since: from, Until: to, Source: *source})
+	f := enroll.PeriodFilter{Since: from, Until: to, Source: *source}
+	if *source != "" {
+		if f, err = a.reportSource(l, f); err != nil {
+			return err
+		}
+	}
+	p, err := l.Period(a.ctx, f)
 	if err != nil {
 		return err
 	}
@@ -119,6 +126,36 @@ func (a *app) report(args []string) error {
 		return err
 	}
 	return writePrivate(*out, buf.Bytes())
+}
+
+// reportSource checks report's --source: a configured source, or one a
+// file came from, is taken as named; otherwise "local" (report.LocalSource,
+// as the report labels them) selects the files processed locally, and any
+// other name is a usage error, not an empty report.
+func (a *app) reportSource(l *enroll.Ledger, f enroll.PeriodFilter) (enroll.PeriodFilter, error) {
+	var names []string
+	for _, s := range a.cfg.Sources {
+		if s.Name == f.Source {
+			return f, nil
+		}
+		names = append(names, s.Name)
+	}
+	known, err := l.KnownSource(a.ctx, f.Source)
+	switch {
+	case err != nil:
+		return f, err
+	case known:
+		return f, nil
+	case f.Source == report.LocalSource:
+		f.Source, f.Local = "", true
+		return f, nil
+	}
+	configured := "none configured"
+	if len(names) > 0 {
+		configured = "configured: " + strings.Join(names, ", ")
+	}
+	return f, usageErr("report: --source %q: no source of that name is configured or sent a file (%s; %q for the files processed locally)",
+		f.Source, configured, report.LocalSource)
 }
 
 // period reads --since and --until: RFC 3339, or a plain date (since: its

@@ -28,18 +28,30 @@ func updating() bool {
 
 // complianceRecord is a ledger built from testdata/e2e as an operator's
 // month goes: each file on its own day, a KYC approval, a HELD file
-// released, a rejected file rerun.
+// released, a rejected file rerun; a file received the day before the
+// month, held, released in it; a file whose bytes were applied before,
+// processed again under another name.
 type complianceRecord struct {
 	c                *cli
 	person           string // ACME E003, approved by alice
 	held, released   string // the HELD batch and its rerun --force
 	rejected, rerun  string // a REJECTED batch and its plain rerun
+	october          string // the HELD batch of October 31, released by dana in November
 	persons, batches []string
 }
 
-// approveReason quotes an SSN and a date of birth, as an operator might:
-// neither may come out of the ledger.
-const approveReason = "passport checked; SSN 078-05-1120 and DOB 1990-02-02 read out by phone"
+// octoberElections is held on October 31 (no one is on file yet) and
+// released in November.
+const octoberElections = "record_id,employer_id,employee_id,plan_code,action,coverage_tier,annual_amount,effective_date,end_date,reason,transfer_employer_id,transfer_employee_id,transfer_plan_code\n" +
+	"O-1,ACME,E009,FSA1,ENROLL,INDIVIDUAL,500.00,2026-01-01,,NEW_HIRE,,,\n" +
+	"O-2,ACME,E404,FSA1,ENROLL,INDIVIDUAL,500.00,2026-01-01,,NEW_HIRE,,,\n"
+
+// approveReason and releaseReason quote an SSN and a date of birth, as an
+// operator might: neither may come out of the ledger.
+const (
+	approveReason = "passport checked; SSN 078-05-1120 and DOB 1990-02-02 read out by phone"
+	releaseReason = "E009 was hired since (DOB 1988-08-08, SSN 123456789 checked)"
+)
 
 func buildComplianceRecord(t *testing.T) *complianceRecord {
 	t.Helper()
@@ -49,6 +61,12 @@ func buildComplianceRecord(t *testing.T) *complianceRecord {
 	at := func(now string) *cli { c.now = now; return c }
 	r := &complianceRecord{c: c}
 
+	october := filepath.Join(c.dir, "elections_acme_20261031.csv")
+	if err := os.WriteFile(october, []byte(octoberElections), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at("2026-10-31T02:00:00Z").run(3, "process", "--type", "elections", "--max-reject-ratio", "0.5", october)
+	r.october = r.only("HELD")
 	at("2026-11-15T02:00:00Z").run(0, "plans", "load", filepath.Join(data, "plans.yaml"))
 	c.run(0, "process", "--type", "census", e2e("census_acme_20261115.csv"))
 	at("2026-11-15T02:10:00Z").run(0, "process", "--type", "elections", e2e("elections_acme_20261115.csv"))
@@ -60,11 +78,18 @@ func buildComplianceRecord(t *testing.T) *complianceRecord {
 	at("2026-11-18T02:00:00Z").run(0, "process", "--type", "census", e2e("census_acme_resend_20261118.csv"))
 	at("2026-11-19T02:00:00Z").run(3, "process", "--type", "elections", "--max-reject-ratio", "0.5",
 		e2e("elections_mostly_bad_20261119.csv"))
-	r.held = r.only("HELD")
+	r.held = r.onlyBut("HELD", r.october)
 	at("2026-11-19T10:00:00Z").run(0, "rerun", r.held, "--force", "--by", "bob", "--reason", "vendor confirmed H-2 and H-3 are resent")
 	at("2026-11-20T02:00:00Z").run(3, "process", "--type", "census", e2e("census_bad_header.csv"))
 	r.rejected = r.only("REJECTED")
 	at("2026-11-20T09:00:00Z").run(3, "rerun", r.rejected, "--by", "carol")
+	at("2026-11-21T10:00:00Z").run(0, "rerun", r.october, "--force", "--by", "dana", "--reason", releaseReason)
+	// The census of the 15th again, under a new name: answered, not applied.
+	resent := filepath.Join(c.dir, "census_acme_20261122.csv")
+	if err := os.WriteFile(resent, []byte(readFile(t, e2e("census_acme_20261115.csv"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at("2026-11-22T02:00:00Z").run(3, "process", "--type", "census", resent)
 
 	var list []struct {
 		BatchID      string `json:"batch_id"`
@@ -97,6 +122,13 @@ func buildComplianceRecord(t *testing.T) *complianceRecord {
 // only is the one batch with a status that no rerun superseded.
 func (r *complianceRecord) only(status string) string {
 	r.c.t.Helper()
+	return r.onlyBut(status, "")
+}
+
+// onlyBut is the one batch with a status that no rerun superseded, other
+// than but.
+func (r *complianceRecord) onlyBut(status, but string) string {
+	r.c.t.Helper()
 	var list []struct {
 		BatchID      string `json:"batch_id"`
 		SupersededBy string `json:"superseded_by"`
@@ -106,7 +138,7 @@ func (r *complianceRecord) only(status string) string {
 	}
 	var ids []string
 	for _, b := range list {
-		if b.SupersededBy == "" {
+		if b.SupersededBy == "" && b.BatchID != but {
 			ids = append(ids, b.BatchID)
 		}
 	}
@@ -172,6 +204,37 @@ func TestComplianceGolden(t *testing.T) {
 			}
 		})
 	}
+
+	// What happened in November is November's, whenever its file came:
+	// the release of the file received on October 31 is among November's
+	// operator actions, not among its files; October's report lists the
+	// file, with its release.
+	r.c.t = t
+	nov := r.c.report("--since", "2026-11-01", "--until", "2026-11-30")
+	var released []string
+	for _, a := range nov.OperatorActions {
+		if a.Action == "RELEASED" {
+			released = append(released, a.By+" "+a.File+" "+a.ReceivedAt+" "+a.BatchID)
+		}
+	}
+	if len(released) != 2 || released[1] != "dana elections_acme_20261031.csv 2026-10-31T02:00:00Z "+r.october ||
+		nov.Totals.ReleasesInPeriod != 2 {
+		t.Errorf("November's releases: %q, want bob's and dana's (of batch %s)", released, r.october)
+	}
+	for _, f := range nov.Files {
+		if f.File == "elections_acme_20261031.csv" {
+			t.Errorf("November lists the October file: %+v", f)
+		}
+	}
+	if last := nov.Files[len(nov.Files)-1]; last.File != "census_acme_20261122.csv" || last.Status != "ALREADY_PROCESSED" ||
+		last.EarlierBatchID == "" || nov.Totals.FilesAlreadyProcessed != 1 {
+		t.Errorf("the resend of the 22nd: %+v", last)
+	}
+	oct := r.c.report("--since", "2026-10-01", "--until", "2026-10-31")
+	if len(oct.Files) != 1 || oct.Files[0].File != "elections_acme_20261031.csv" || len(oct.Files[0].Reruns) != 1 ||
+		oct.Files[0].Reruns[0].By != "dana" || len(oct.OperatorActions) != 0 {
+		t.Errorf("October: %+v, want the file with dana's release and no action of October", oct)
+	}
 }
 
 // dobs are the dates of birth in testdata/e2e, and the spellings a date
@@ -196,6 +259,8 @@ func TestComplianceOutputsHoldNoSSNOrDOB(t *testing.T) {
 	outputs := map[string]string{}
 	for _, f := range []string{"html", "csv", "json"} {
 		outputs["report "+f] = c.run(0, "report", "--since", "2026-11-01", "--until", "2026-11-30", "--format", f)
+		outputs["report october "+f] = c.run(0, "report", "--since", "2026-10-01", "--until", "2026-10-31", "--format", f)
+		outputs["report local "+f] = c.run(0, "report", "--since", "2026-10-01", "--until", "2026-11-30", "--source", "local", "--format", f)
 	}
 	outputs["audit"] = c.run(0, "audit")
 	outputs["audit --json"] = c.run(0, "audit", "--json")
@@ -227,9 +292,15 @@ func TestComplianceOutputsHoldNoSSNOrDOB(t *testing.T) {
 			}
 		}
 	}
-	// The reason was kept, masked.
-	if !strings.Contains(outputs["report html"], "passport checked; SSN ***-**-1120 and DOB ****-**-** read out by phone") {
-		t.Error("the report lacks the approval's reason, masked")
+	// The reasons were kept, masked, in every section that shows them.
+	for name, want := range map[string]string{
+		"report html":         "passport checked; SSN ***-**-1120 and DOB ****-**-** read out by phone",
+		"report csv":          `dana,"E009 was hired since (DOB ****-**-**, SSN ***-**-6789 checked)"`,
+		"report october html": "E009 was hired since (DOB ****-**-**, SSN ***-**-6789 checked)",
+	} {
+		if !strings.Contains(outputs[name], want) {
+			t.Errorf("%s lacks the reason %q", name, want)
+		}
 	}
 	if len(outputs) < 30 {
 		t.Errorf("only %d outputs scanned", len(outputs))
