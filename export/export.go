@@ -50,7 +50,7 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 	counts := map[string]int{}
 	records = countCodes(records, counts)
 	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { // its files hold PII: no one else lists them
 		return f, fmt.Errorf("export: %w", err)
 	}
 	errPath := base + ".errors.csv"
@@ -78,6 +78,29 @@ func Write(dir string, b enrollsftp.Batch, records Records) (Files, error) {
 		counts[string(e.Code)]++
 	}
 	return f, writeAtomic(f.Summary, func(w io.Writer) error { return writeSummary(w, b, counts) })
+}
+
+// WriteAnswer writes the answer to a file that was not processed because
+// its bytes were applied before (b carries FILE_ALREADY_PROCESSED): an ack
+// with no rows and the summary. No error file: an exact resend must not
+// replace the error file the applied batch gave the vendor, whose rows
+// still need fixing. With keep, an existing summary of that name (the
+// applied batch's answer, in an operator's out folder) is left as it is
+// and nothing is written.
+func WriteAnswer(dir string, b enrollsftp.Batch, keep bool) (Files, error) {
+	base := filepath.Join(dir, BaseName(enrollsftp.ShortName(b.File)))
+	f := Files{Ack: base + ".ack.csv", Summary: base + ".ack.json"}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Files{}, fmt.Errorf("export: %w", err)
+	}
+	if _, err := os.Stat(f.Summary); keep && err == nil {
+		return Files{}, nil
+	}
+	none := func(func(enrollsftp.Outcome) error) error { return nil }
+	if err := writeAtomic(f.Ack, func(w io.Writer) error { return WriteAck(w, none) }); err != nil {
+		return f, err
+	}
+	return f, writeAtomic(f.Summary, func(w io.Writer) error { return WriteSummary(w, b) })
 }
 
 // countCodes wraps records so that each pass counts the codes of the

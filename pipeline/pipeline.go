@@ -71,9 +71,6 @@ func alreadyProcessed(source, name string, typ enrollsftp.FileType, sum string, 
 			Message: fmt.Sprintf("these bytes were already applied as batch %s; nothing was applied again", prior)}}}
 }
 
-// noRecords is the records of a file answered without being processed.
-func noRecords(func(enrollsftp.Outcome) error) error { return nil }
-
 // Result is a processed file.
 type Result struct {
 	Batch enrollsftp.Batch
@@ -117,15 +114,16 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 			return Result{}, err
 		}
 		// Answered like any file, though the ledger keeps no batch of it;
-		// but the outputs of the applied batch, when they have this name,
-		// are its answer, and stay.
-		if pb, perr := l.Batch(ctx, prior); perr != nil || export.BaseName(pb.File) == export.BaseName(o.Name) {
-			return Result{}, err
-		}
+		// but an answer of this name already in the folder (the applied
+		// batch's own, in the operator's out folder) stays: `ack ID` would
+		// have to rebuild it.
 		b := alreadyProcessed(o.Source, o.Name, o.Type, sum, size, o.ReceivedAt, prior)
-		files, werr := export.Write(o.OutDir, b, noRecords)
+		files, werr := export.WriteAnswer(o.OutDir, b, true)
 		if werr != nil {
 			return Result{}, errors.Join(err, werr)
+		}
+		if files.Summary == "" {
+			return Result{}, err
 		}
 		if o.Source == "" && o.RerunOf == "" {
 			// A local file received and answered: on the record (the

@@ -336,7 +336,7 @@ func (r *sourceRun) take(f ingest.RemoteFile) error {
 			// applied again, and which batch applied its bytes.
 			now := r.opts.Now()
 			b := alreadyProcessed(r.src.Name, f.Name, f.Type, staged.SHA256, staged.Size, now, prior)
-			files, err := export.Write(filepath.Join(r.stage, "out"), b, noRecords)
+			files, err := export.WriteAnswer(filepath.Join(r.stage, "out"), b, false)
 			if err != nil {
 				return &StepError{"deliver", err}
 			}

@@ -78,12 +78,12 @@ func TestReportListsFilesRunRefused(t *testing.T) {
 	}
 
 	r := c.report("--since", "2026-11-16", "--until", "2026-11-16")
-	if r.Totals.Files != 1 || r.Totals.FilesAlreadyProcessed != 1 || len(r.Files) != 1 || r.Totals.OutputsDelivered != 3 {
-		t.Fatalf("the report of the 16th: %+v, want the resend and its three outputs", r)
+	if r.Totals.Files != 1 || r.Totals.FilesAlreadyProcessed != 1 || len(r.Files) != 1 || r.Totals.OutputsDelivered != 2 {
+		t.Fatalf("the report of the 16th: %+v, want the resend and its two outputs (ack.csv, ack.json)", r)
 	}
 	f := r.Files[0]
 	if f.File != "census_demo_20261116.csv" || f.Source != "demo" || f.Status != "ALREADY_PROCESSED" || f.BatchID != "" ||
-		f.EarlierBatchID == "" || len(f.Outputs) != 3 {
+		f.EarlierBatchID == "" || len(f.Outputs) != 2 {
 		t.Fatalf("the resend in the report: %+v", f)
 	}
 	for _, o := range f.Outputs {
