@@ -38,24 +38,32 @@ type AuditFilter struct {
 	// BatchID selects what a batch changed and what happened to it (its
 	// status, a rerun or release of it, its delivery).
 	BatchID string
-	// Since and Until bound the event's time: Since ≤ at < Until.
+	// Entities keeps the events of these entity types (person, employment,
+	// account, enrollment, election, batch, employer, plan_year, plan).
+	Entities []string
+	// Since and Until bound the event's time: Since ≤ at < Until, at the
+	// stored stamps' precision (whole seconds): an event stamped in the
+	// second Since falls in, an event stamped in the second Until falls in
+	// when Until is past its start.
 	Since, Until time.Time
-	// Operator keeps only the events an operator caused.
+	// Operator keeps only the events an operator caused (not the config's
+	// plans file).
 	Operator bool
 }
 
 // AuditEvent is one entry of the audit trail as stored. Before and After
 // are JSON objects: the fields a change touched, each side with its value,
 // or the whole row for a CREATE; either may be "". The SSN and date of
-// birth never enter them (the person snapshot has ssn_last4 and has_dob).
+// birth never enter them (the person snapshot has ssn_last4, has_dob and
+// dob_tag, a keyed tag of the date).
 type AuditEvent struct {
 	Seq      int64
 	At       string // RFC 3339, UTC
 	BatchID  string // the batch whose processing (or rerun) caused it; "" for an approval
 	Line     int    // the record's line in that batch; 0 for a batch-level event
-	Actor    string // the operator; "" for an event a file caused
+	Actor    string // the operator, ConfigActor for the config's plans; "" for an event a file caused
 	Reason   string // the operator's reason
-	Entity   string // person, employment, account, enrollment, election, batch
+	Entity   string // person, employment, account, enrollment, election, batch, employer, plan_year, plan
 	EntityID string
 	Action   string
 	Before   string
@@ -96,16 +104,25 @@ func (l *Ledger) Audit(ctx context.Context, f AuditFilter, fn func(AuditEvent) e
 			args = append(args, id)
 		}
 	}
+	if len(f.Entities) > 0 {
+		q += ` AND entity IN (?` + strings.Repeat(", ?", len(f.Entities)-1) + `)`
+		for _, e := range f.Entities {
+			args = append(args, e)
+		}
+	}
+	// Stamps are RFC 3339 in whole seconds, UTC, compared as text: the
+	// bounds are made stamps the same way, Until rounded up.
 	if !f.Since.IsZero() {
 		q += ` AND at >= ?`
 		args = append(args, stamp(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q += ` AND at < ?`
-		args = append(args, stamp(f.Until))
+		args = append(args, stamp(ceilSecond(f.Until)))
 	}
 	if f.Operator {
-		q += ` AND actor <> ''`
+		q += ` AND actor NOT IN ('', ?)`
+		args = append(args, ConfigActor)
 	}
 	rows, err := tx.QueryContext(ctx, q+` ORDER BY seq`, args...)
 	if err != nil {
@@ -122,6 +139,14 @@ func (l *Ledger) Audit(ctx context.Context, f AuditFilter, fn func(AuditEvent) e
 		}
 	}
 	return rows.Err()
+}
+
+// ceilSecond is t rounded up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
 func scanAudit(row interface{ Scan(...any) error }) (AuditEvent, error) {

@@ -147,6 +147,7 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 			LastName: c.LastName, dob: c.DOB, HasDOB: c.DOB != "", AddressLine1: c.AddressLine1,
 			AddressLine2: c.AddressLine2, City: c.City, State: c.State, ZIP: c.ZIP, Email: c.Email, Phone: c.Phone,
 			KYCStatus: kyc.None, Version: 1}
+		np.DOBTag = t.l.keys.DOBTag(c.DOB)
 		// A new person's identity is all in the row: verify it now and
 		// insert the verdict with the person, rather than insert, verify and
 		// update (a new person has no enrollments waiting for it either).
@@ -178,8 +179,12 @@ func (t *txn) upsertPerson(p *person, c *validate.Census, mac []byte) (*person, 
 	np.FirstName, np.MiddleName, np.LastName = c.FirstName, c.MiddleName, c.LastName
 	np.AddressLine1, np.AddressLine2, np.City, np.State, np.ZIP = c.AddressLine1, c.AddressLine2, c.City, c.State, c.ZIP
 	np.Email, np.Phone = c.Email, c.Phone
-	if c.DOB != "" {
-		np.dob, np.HasDOB = c.DOB, true
+	if c.DOB != "" && c.DOB != p.dob {
+		// Only a changed date pays for its tags (a new one is one HMAC).
+		if before.DOBTag == "" {
+			before.DOBTag = t.l.keys.DOBTag(p.dob)
+		}
+		np.dob, np.HasDOB, np.DOBTag = c.DOB, true, t.l.keys.DOBTag(c.DOB)
 	}
 	ssnChanged := false
 	if mac != nil {

@@ -25,6 +25,7 @@ type Keys struct {
 	mac     []byte
 	content []byte
 	staging []byte
+	dob     []byte
 }
 
 // NewKeys derives the SSN keys from a 32-byte master key.
@@ -46,7 +47,7 @@ func NewKeys(master []byte) (*Keys, error) {
 		return nil, err
 	}
 	return &Keys{aead: aead, mac: derive("enrollsftp ssn match v1"), content: derive("enrollsftp content v1"),
-		staging: derive("enrollsftp staging at rest v1")}, nil
+		staging: derive("enrollsftp staging at rest v1"), dob: derive("enrollsftp dob tag v1")}, nil
 }
 
 // ParseKey decodes a master key given as base64 text (or 32 raw bytes, as a
@@ -133,6 +134,25 @@ func (k *Keys) Content(sum string) string {
 	h := hmac.New(sha256.New, k.content)
 	h.Write([]byte(sum))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// DOBTag is what a person's audit snapshot keeps of their date of birth:
+// the first four bytes of a keyed hash of the date, in hex. The same date
+// has the same tag, so a changed date shows as a changed tag without
+// showing the date, and the tag cannot be turned back into the date
+// without the key (the ledger's other columns hold the date itself: the
+// tag tells whoever reads the ledger nothing new). "" for no date.
+func (k *Keys) DOBTag(dob string) string {
+	if dob == "" {
+		return ""
+	}
+	var key []byte
+	if k != nil {
+		key = k.dob
+	}
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(dob))
+	return hex.EncodeToString(h.Sum(nil)[:4])
 }
 
 // Seal encrypts an SSN: nonce || ciphertext.

@@ -10,7 +10,10 @@ import (
 )
 
 // Person is what `lookup` shows (SPEC §9). Amounts are dollars with two
-// decimals, dates YYYY-MM-DD, absent values "". No SSN, no date of birth.
+// decimals, dates YYYY-MM-DD, absent values "". No SSN, no date of birth:
+// the SSN is its last four digits, and every SSN-shaped value of another
+// field (an employee number that is an SSN, as acks and the audit trail
+// mask it) is masked as enrollsftp.ScrubSSN does.
 type Person struct {
 	PersonID    string           `json:"person_id"`
 	FirstName   string           `json:"first_name"`
@@ -132,7 +135,26 @@ func (l *Ledger) LookupPerson(ctx context.Context, id string) (*Person, error) {
 	if p.Enrollments, err = enrollmentViews(ctx, tx, id, l.Now().UTC().Format(isoDate)); err != nil {
 		return nil, err
 	}
+	p.scrub()
 	return p, nil
+}
+
+// scrub masks the SSN-shaped values of the fields that come from vendor
+// files or operators; the ids, codes, dates and amounts are ours.
+func (p *Person) scrub() {
+	s := enrollsftp.ScrubSSN
+	p.FirstName, p.LastName = s(p.FirstName), s(p.LastName)
+	for i := range p.KYC.Approvals {
+		p.KYC.Approvals[i].ApprovedBy = s(p.KYC.Approvals[i].ApprovedBy)
+	}
+	for i := range p.Employments {
+		e := &p.Employments[i]
+		e.EmployerID, e.EmployeeID = s(e.EmployerID), s(e.EmployeeID)
+	}
+	for i := range p.Enrollments {
+		e := &p.Enrollments[i]
+		e.EmployerID, e.PlanCode = s(e.EmployerID), s(e.PlanCode)
+	}
 }
 
 // approvals lists a person's manual KYC approvals, oldest first.

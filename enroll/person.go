@@ -12,7 +12,11 @@ import (
 )
 
 // person is a persons row. Its JSON form is the audit snapshot: the SSN and
-// date of birth never go into it, only whether they are known.
+// date of birth never go into it, only whether they are known, the SSN's
+// last four digits and a keyed tag of the date of birth (Keys.DOBTag), so
+// that a corrected date shows as a change. The tag is set when the row is
+// created or its date changes, not when it is read: a snapshot diff holds
+// it only then.
 type person struct {
 	ID           string `json:"id"`
 	ssnMAC       []byte
@@ -23,6 +27,7 @@ type person struct {
 	LastName     string `json:"last_name"`
 	dob          string
 	HasDOB       bool   `json:"has_dob"`
+	DOBTag       string `json:"dob_tag"`
 	AddressLine1 string `json:"address_line1"`
 	AddressLine2 string `json:"address_line2"`
 	City         string `json:"city"`

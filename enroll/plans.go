@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"enrollsftp"
 	"enrollsftp/internal/yamlcheck"
 	"enrollsftp/validate"
 )
@@ -170,59 +172,229 @@ func cents(v string) *int64 {
 	return &c
 }
 
-// LoadPlans upserts employers, plan years and plans in one transaction.
-// Plan ids stay stable across reloads, so enrollments keep pointing at them,
-// and a row is only written (its version bumped) when it changed: serve
-// reloads the plans before every run.
-func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile) error {
+// ConfigActor is the actor of the plans loaded from the config file at
+// the start of run, serve and rerun: no operator typed the command, the
+// config named the file. An operator may not take the name (--by).
+const ConfigActor = "config"
+
+// LoadPlans upserts employers, plan years and plans in one transaction, by
+// the operator by (ConfigActor for the config's plans file). Plan ids stay
+// stable across reloads, so enrollments keep pointing at them, and a row
+// is only written (its version bumped) when it changed: serve reloads the
+// plans before every run. Each row created or changed is an audit event
+// by the operator, with the changed fields before and after; changed is
+// how many there were (0 for a reload of the same file).
+func (l *Ledger) LoadPlans(ctx context.Context, pf *PlansFile, by Actor) (changed int, err error) {
+	by = by.stored()
 	tx, err := l.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("enroll: load plans: %w", err)
+		return 0, fmt.Errorf("enroll: load plans: %w", err)
 	}
 	defer tx.Rollback()
+	cur, err := loadedPlans(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	now := l.Now().UTC()
+	record := func(entity, id string, before, after any) error {
+		action := "UPDATE"
+		if before == nil {
+			action = "CREATE"
+		}
+		changed++
+		return audit(ctx, tx, auditEvent{entity: entity, id: id, action: action, before: before, after: after,
+			at: now, by: by})
+	}
 	for _, e := range pf.Employers {
-		name := e.Name
-		if name == "" {
-			name = e.ID
+		if err := loadEmployer(ctx, tx, cur, e, record); err != nil {
+			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO employers (id, name, pay_frequency) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, pay_frequency = excluded.pay_frequency,
-			version = version + 1
-			WHERE (name, pay_frequency) IS NOT (excluded.name, excluded.pay_frequency)`,
-			e.ID, name, e.PayFrequency); err != nil {
-			return fmt.Errorf("enroll: load plans: employer %s: %w", e.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("enroll: load plans: %w", err)
+	}
+	return changed, nil
+}
+
+// The rows a plans file sets, as the audit trail keeps them: amounts in
+// dollars ("" for a limit left to the IRS default), dates YYYY-MM-DD. An
+// UPDATE event holds the fields that changed; the entity id names the
+// row as the plans file does (ACME, ACME/ACME-2026, ACME/HSA1 or, for a
+// plan of one plan year, ACME/ACME-2026/FSA1).
+type employerRow struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	PayFrequency string `json:"pay_frequency"`
+}
+
+type planYearRow struct {
+	EmployerID      string `json:"employer_id"`
+	Code            string `json:"code"`
+	Start           string `json:"start"`
+	End             string `json:"end"`
+	EnrollmentStart string `json:"enrollment_start"`
+	EnrollmentEnd   string `json:"enrollment_end"`
+	RunoutEnd       string `json:"runout_end"`
+}
+
+type planRow struct {
+	ID                 string `json:"id"`
+	EmployerID         string `json:"employer_id"`
+	PlanYear           string `json:"plan_year"`
+	Code               string `json:"code"`
+	Type               string `json:"type"`
+	LimitIndividual    string `json:"limit_individual"`
+	LimitFamily        string `json:"limit_family"`
+	EmployerIndividual string `json:"employer_contribution_individual"`
+	EmployerFamily     string `json:"employer_contribution_family"`
+}
+
+func (y planYearRow) entityID() string { return y.EmployerID + "/" + y.Code }
+
+func (p planRow) entityID() string {
+	if p.PlanYear == "" {
+		return p.EmployerID + "/" + p.Code
+	}
+	return p.EmployerID + "/" + p.PlanYear + "/" + p.Code
+}
+
+// plansOnFile is the reference data as the ledger holds it, by key.
+type plansOnFile struct {
+	employers map[string]employerRow
+	years     map[[2]string]planYearRow // employer, code
+	plans     map[[3]string]planRow     // employer, plan year, code
+}
+
+// loadedPlans reads the reference data: three small tables, one query each.
+func loadedPlans(ctx context.Context, tx execer) (*plansOnFile, error) {
+	cur := &plansOnFile{employers: map[string]employerRow{}, years: map[[2]string]planYearRow{},
+		plans: map[[3]string]planRow{}}
+	each := func(q string, fn func(scan func(...any) error) error) error {
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("enroll: load plans: %w", err)
 		}
-		for _, py := range e.PlanYears {
-			runout := py.RunoutEnd
-			if runout == "" {
-				runout = py.End
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO plan_years (employer_id, code, start_date, end_date,
-				enrollment_start, enrollment_end, runout_end) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (employer_id, code) DO UPDATE SET start_date = excluded.start_date,
-				end_date = excluded.end_date, enrollment_start = excluded.enrollment_start,
-				enrollment_end = excluded.enrollment_end, runout_end = excluded.runout_end, version = version + 1
-				WHERE (start_date, end_date, enrollment_start, enrollment_end, runout_end) IS NOT
-				(excluded.start_date, excluded.end_date, excluded.enrollment_start, excluded.enrollment_end, excluded.runout_end)`,
-				e.ID, py.ID, py.Start, py.End, py.EnrollmentStart, py.EnrollmentEnd, runout); err != nil {
-				return fmt.Errorf("enroll: load plans: plan year %s/%s: %w", e.ID, py.ID, err)
-			}
-			for _, p := range py.Plans {
-				if err := upsertPlan(ctx, tx, e.ID, py.ID, p); err != nil {
-					return err
-				}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows.Scan); err != nil {
+				return fmt.Errorf("enroll: load plans: %w", err)
 			}
 		}
-		for _, p := range e.Plans {
-			if err := upsertPlan(ctx, tx, e.ID, "", p); err != nil {
+		return rows.Err()
+	}
+	err := each(`SELECT id, name, pay_frequency FROM employers`, func(scan func(...any) error) error {
+		var e employerRow
+		err := scan(&e.ID, &e.Name, &e.PayFrequency)
+		cur.employers[e.ID] = e
+		return err
+	})
+	if err == nil {
+		err = each(`SELECT employer_id, code, start_date, end_date, enrollment_start, enrollment_end, runout_end
+			FROM plan_years`, func(scan func(...any) error) error {
+			var y planYearRow
+			err := scan(&y.EmployerID, &y.Code, &y.Start, &y.End, &y.EnrollmentStart, &y.EnrollmentEnd, &y.RunoutEnd)
+			cur.years[[2]string{y.EmployerID, y.Code}] = y
+			return err
+		})
+	}
+	if err == nil {
+		err = each(`SELECT id, employer_id, plan_year_code, code, type, limit_individual, limit_family,
+			employer_individual, employer_family FROM plans`, func(scan func(...any) error) error {
+			var p planRow
+			var li, lf sql.NullInt64
+			var ei, ef int64
+			err := scan(&p.ID, &p.EmployerID, &p.PlanYear, &p.Code, &p.Type, &li, &lf, &ei, &ef)
+			p.LimitIndividual, p.LimitFamily = dollars(li), dollars(lf)
+			p.EmployerIndividual, p.EmployerFamily = enrollsftp.FormatCents(ei), enrollsftp.FormatCents(ef)
+			cur.plans[[3]string{p.EmployerID, p.PlanYear, p.Code}] = p
+			return err
+		})
+	}
+	return cur, err
+}
+
+func dollars(c sql.NullInt64) string {
+	if !c.Valid {
+		return ""
+	}
+	return enrollsftp.FormatCents(c.Int64)
+}
+
+// loadEmployer writes what a plans file says of one employer that differs
+// from the ledger, and records each row created or changed.
+func loadEmployer(ctx context.Context, tx execer, cur *plansOnFile, e EmployerSpec,
+	record func(entity, id string, before, after any) error) error {
+	name := e.Name
+	if name == "" {
+		name = e.ID
+	}
+	want := employerRow{ID: e.ID, Name: name, PayFrequency: e.PayFrequency}
+	old, ok := cur.employers[e.ID]
+	var err error
+	switch {
+	case !ok:
+		_, err = tx.ExecContext(ctx, `INSERT INTO employers (id, name, pay_frequency) VALUES (?, ?, ?)`,
+			want.ID, want.Name, want.PayFrequency)
+		if err == nil {
+			err = record("employer", want.ID, nil, want)
+		}
+	case old != want:
+		_, err = tx.ExecContext(ctx, `UPDATE employers SET name = ?, pay_frequency = ?, version = version + 1
+			WHERE id = ?`, want.Name, want.PayFrequency, want.ID)
+		if err == nil {
+			err = record("employer", want.ID, old, want)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("enroll: load plans: employer %s: %w", e.ID, err)
+	}
+	cur.employers[e.ID] = want
+	for _, py := range e.PlanYears {
+		runout := py.RunoutEnd
+		if runout == "" {
+			runout = py.End
+		}
+		want := planYearRow{EmployerID: e.ID, Code: py.ID, Start: py.Start, End: py.End,
+			EnrollmentStart: py.EnrollmentStart, EnrollmentEnd: py.EnrollmentEnd, RunoutEnd: runout}
+		key := [2]string{e.ID, py.ID}
+		old, ok := cur.years[key]
+		switch {
+		case !ok:
+			_, err = tx.ExecContext(ctx, `INSERT INTO plan_years (employer_id, code, start_date, end_date,
+				enrollment_start, enrollment_end, runout_end) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				want.EmployerID, want.Code, want.Start, want.End, want.EnrollmentStart, want.EnrollmentEnd, want.RunoutEnd)
+			if err == nil {
+				err = record("plan_year", want.entityID(), nil, want)
+			}
+		case old != want:
+			_, err = tx.ExecContext(ctx, `UPDATE plan_years SET start_date = ?, end_date = ?, enrollment_start = ?,
+				enrollment_end = ?, runout_end = ?, version = version + 1 WHERE employer_id = ? AND code = ?`,
+				want.Start, want.End, want.EnrollmentStart, want.EnrollmentEnd, want.RunoutEnd, want.EmployerID, want.Code)
+			if err == nil {
+				err = record("plan_year", want.entityID(), old, want)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("enroll: load plans: plan year %s/%s: %w", e.ID, py.ID, err)
+		}
+		cur.years[key] = want
+		for _, p := range py.Plans {
+			if err := loadPlan(ctx, tx, cur, e.ID, py.ID, p, record); err != nil {
 				return err
 			}
 		}
 	}
-	return tx.Commit()
+	for _, p := range e.Plans {
+		if err := loadPlan(ctx, tx, cur, e.ID, "", p, record); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func upsertPlan(ctx context.Context, tx execer, employer, planYear string, p PlanSpec) error {
+// loadPlan writes one plan when it is new or changed, and records it.
+func loadPlan(ctx context.Context, tx execer, cur *plansOnFile, employer, planYear string, p PlanSpec,
+	record func(entity, id string, before, after any) error) error {
 	var li, lf *int64
 	var ei, ef int64
 	if p.Limits != nil {
@@ -236,18 +408,39 @@ func upsertPlan(ctx context.Context, tx execer, employer, planYear string, p Pla
 			ef = *c
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO plans (id, employer_id, plan_year_code, code, type,
-		limit_individual, limit_family, employer_individual, employer_family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (employer_id, plan_year_code, code) DO UPDATE SET type = excluded.type,
-		limit_individual = excluded.limit_individual, limit_family = excluded.limit_family,
-		employer_individual = excluded.employer_individual, employer_family = excluded.employer_family,
-		version = version + 1
-		WHERE (type, limit_individual, limit_family, employer_individual, employer_family) IS NOT
-		(excluded.type, excluded.limit_individual, excluded.limit_family, excluded.employer_individual,
-		excluded.employer_family)`,
-		newID(), employer, planYear, p.Code, p.Type, li, lf, ei, ef)
+	opt := func(c *int64) sql.NullInt64 {
+		if c == nil {
+			return sql.NullInt64{}
+		}
+		return sql.NullInt64{Int64: *c, Valid: true}
+	}
+	want := planRow{EmployerID: employer, PlanYear: planYear, Code: p.Code, Type: p.Type,
+		LimitIndividual: dollars(opt(li)), LimitFamily: dollars(opt(lf)),
+		EmployerIndividual: enrollsftp.FormatCents(ei), EmployerFamily: enrollsftp.FormatCents(ef)}
+	key := [3]string{employer, planYear, p.Code}
+	old, ok := cur.plans[key]
+	want.ID = old.ID
+	var err error
+	switch {
+	case !ok:
+		want.ID = newID()
+		_, err = tx.ExecContext(ctx, `INSERT INTO plans (id, employer_id, plan_year_code, code, type,
+			limit_individual, limit_family, employer_individual, employer_family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			want.ID, employer, planYear, p.Code, p.Type, li, lf, ei, ef)
+		if err == nil {
+			err = record("plan", want.entityID(), nil, want)
+		}
+	case old != want:
+		_, err = tx.ExecContext(ctx, `UPDATE plans SET type = ?, limit_individual = ?, limit_family = ?,
+			employer_individual = ?, employer_family = ?, version = version + 1 WHERE id = ?`,
+			p.Type, li, lf, ei, ef, want.ID)
+		if err == nil {
+			err = record("plan", want.entityID(), old, want)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("enroll: load plans: plan %s/%s: %w", employer, p.Code, err)
 	}
+	cur.plans[key] = want
 	return nil
 }

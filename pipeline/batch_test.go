@@ -290,10 +290,10 @@ func TestReloadingPlansChangesOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.l.LoadPlans(context.Background(), pf)
+	e.l.LoadPlans(context.Background(), pf, enroll.Actor{Name: "test"})
 	pf.Employers[0].Name = "Acme Renamed"
-	e.l.LoadPlans(context.Background(), pf)
-	e.l.LoadPlans(context.Background(), pf)
+	e.l.LoadPlans(context.Background(), pf, enroll.Actor{Name: "test"})
+	e.l.LoadPlans(context.Background(), pf, enroll.Actor{Name: "test"})
 	db, _ := sql.Open("sqlite3", "file:"+e.path+"?mode=ro")
 	defer db.Close()
 	var acme, globex, plans int

@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.LoadPlans(context.Background(), pf); err != nil {
+	if _, err := l.LoadPlans(context.Background(), pf, enroll.Actor{Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -27,10 +29,12 @@ type Event struct {
 	Changes []Change `json:"changes"`
 }
 
-// Actor says where an event came from: an operator (by name), or a file
-// (its batch, and the record's line; line 0 for the batch itself).
+// Actor says where an event came from: an operator (by name), a file (its
+// batch, and the record's line; line 0 for the batch itself), or the
+// config (the plans file it names, loaded at the start of run, serve and
+// rerun).
 type Actor struct {
-	Kind     string `json:"kind"` // "operator" or "batch"
+	Kind     string `json:"kind"` // "operator", "batch" or "config"
 	Operator string `json:"operator"`
 	BatchID  string `json:"batch_id"`
 	Line     int    `json:"line"`
@@ -43,7 +47,9 @@ type Entity struct {
 }
 
 // Change is one field before and after ("" when absent: a CREATE has no
-// before).
+// before). A date of birth is kept as a keyed tag (dob_tag): it is shown
+// as the field dob, masked on both sides, so a corrected date shows as a
+// change without showing either date.
 type Change struct {
 	Field  string `json:"field"`
 	Before string `json:"before"`
@@ -60,6 +66,8 @@ func AuditEvent(e enroll.AuditEvent) Event {
 		})
 	}
 	switch {
+	case e.Actor == enroll.ConfigActor && e.BatchID == "":
+		ev.Actor = Actor{Kind: "config"}
 	case e.Actor != "" || e.BatchID == "":
 		// An operator's; with no batch and no name, an approval recorded
 		// before operators were named.
@@ -91,7 +99,11 @@ func changes(before, after string) []Change {
 	slices.Sort(names)
 	out := make([]Change, 0, len(names))
 	for _, k := range names {
-		out = append(out, Change{Field: k, Before: Mask(k, b[k]), After: Mask(k, a[k])})
+		field := k
+		if k == "dob_tag" {
+			field = "dob"
+		}
+		out = append(out, Change{Field: field, Before: Mask(k, b[k]), After: Mask(k, a[k])})
 	}
 	return out
 }
@@ -208,22 +220,16 @@ func (a *AuditWriter) Write(e Event) error {
 	}
 	var lines []string
 	if e.Reason != "" {
-		lines = append(lines, "why: "+e.Reason)
+		lines = append(lines, "why: "+OneLine(e.Reason))
 	}
 	for _, c := range e.Changes {
-		switch {
-		case c.Before == "" && c.After == "":
-			lines = append(lines, c.Field+": -")
-		case c.Before == "":
-			lines = append(lines, c.Field+": "+c.After)
-		default:
-			lines = append(lines, c.Field+": "+c.Before+" → "+dash(c.After))
-		}
+		lines = append(lines, OneLine(c.Field)+": "+changeShown(e.Action, c))
 	}
 	if len(lines) == 0 {
 		lines = []string{"-"}
 	}
-	fmt.Fprintf(a.tw, "%s\t%s\t%s\t%s %s\t%s\n", e.At, e.Actor, e.Action, e.Entity.Type, e.Entity.ID, lines[0])
+	fmt.Fprintf(a.tw, "%s\t%s\t%s\t%s %s\t%s\n", OneLine(e.At), OneLine(e.Actor.String()), OneLine(e.Action),
+		OneLine(e.Entity.Type), OneLine(e.Entity.ID), lines[0])
 	for _, l := range lines[1:] {
 		fmt.Fprintf(a.tw, "\t\t\t\t%s\n", l)
 	}
@@ -249,9 +255,82 @@ func (a *AuditWriter) Close() error {
 	return err
 }
 
+// changeShown is a change as the text table shows it, on one line: the
+// value a CREATE set, else before → after ("-" for none), or "changed"
+// when the masks of both sides read the same (a corrected date of birth).
+func changeShown(action string, c Change) string {
+	before, after := OneLine(c.Before), OneLine(c.After)
+	switch {
+	case action == "CREATE" && before == "":
+		return dash(after)
+	case before != "" && before == after:
+		return "changed"
+	}
+	return dash(before) + " → " + dash(after)
+}
+
+// OneLine makes a value safe to print on one line of a text output: line
+// breaks, tabs and other control characters, the Unicode line and
+// paragraph separators and the bidirectional controls (which can make a
+// line read as another) are written as escapes (\n, \r, \t, \x1b,
+// \u202e), and so is a backslash (\\), so that what is shown can be read
+// back; a byte that is not UTF-8 is written \xNN. Anything else is left
+// as it is. The JSON forms need none of this: their encoding escapes.
+func OneLine(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || unsafeFormat(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unsafeFormat reports the invisible characters that move or break a
+// line: the line and paragraph separators and the bidirectional marks,
+// embeddings, overrides and isolates.
+func unsafeFormat(r rune) bool {
+	switch {
+	case r == 0x2028, r == 0x2029, r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
 // String is the actor as the text table shows it.
 func (a Actor) String() string {
 	switch {
+	case a.Kind == "config":
+		return "config"
 	case a.Kind == "operator" && a.Operator == "":
 		return "operator (not recorded)"
 	case a.Kind == "operator":

@@ -17,6 +17,7 @@ import (
 	"enrollsftp/enroll"
 	"enrollsftp/export"
 	"enrollsftp/pipeline"
+	"enrollsftp/report"
 	"enrollsftp/schemas"
 )
 
@@ -169,14 +170,26 @@ func printSummary(a *app, b enrollsftp.Batch, dry bool) {
 	}
 }
 
+// plansLoad loads a plans file by an operator: each employer, plan year
+// and plan it creates or changes is an audit event naming them (--by,
+// else the OS user) and why (--reason, optional; the file's name is
+// added).
 func (a *app) plansLoad(args []string) error {
-	pos, err := a.parse(flag.NewFlagSet("plans load", flag.ContinueOnError), args)
+	fs := flag.NewFlagSet("plans load", flag.ContinueOnError)
+	by := fs.String("by", "", "the operator loading the plans (default: the OS user; SUDO_USER when set)")
+	reason := fs.String("reason", "", "why the plans change (kept in the audit trail)")
+	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usageErr("plans load: want exactly one FILE")
 	}
+	op, err := operator("plans load", *by, *reason)
+	if err != nil {
+		return err
+	}
+	op.Reason = plansReason(op.Reason, "plans load "+filepath.Base(pos[0]))
 	f, err := os.Open(pos[0])
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("plans load: %w", err)}
@@ -192,7 +205,8 @@ func (a *app) plansLoad(args []string) error {
 		return err
 	}
 	defer l.Close()
-	if err := l.LoadPlans(a.ctx, pf); err != nil {
+	changed, err := l.LoadPlans(a.ctx, pf, op)
+	if err != nil {
 		return err
 	}
 	n := 0
@@ -202,8 +216,21 @@ func (a *app) plansLoad(args []string) error {
 			n += len(py.Plans)
 		}
 	}
-	fmt.Fprintf(a.stdout, "loaded %d employers, %d plans from %s\n", len(pf.Employers), n, pos[0])
+	fmt.Fprintf(a.stdout, "loaded %d employers, %d plans from %s by %s: %d created or changed (see audit --entity %s)\n",
+		len(pf.Employers), n, pos[0], op.Name, changed, plansEntities)
 	return nil
+}
+
+// plansEntities are the audit trail's entity types a plans file sets.
+const plansEntities = "employer,plan_year,plan"
+
+// plansReason is why a plans file was loaded, as the audit trail keeps it:
+// the operator's reason, if any, and where the plans came from.
+func plansReason(reason, from string) string {
+	if reason == "" {
+		return from
+	}
+	return reason + " (" + from + ")"
 }
 
 // batchJSON is the stable shape of SPEC §9.
@@ -292,7 +319,7 @@ func (a *app) batches(args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BATCH\tSOURCE\tFILE\tTYPE\tSTATUS\tROWS\tACCEPTED\tREJECTED\tDUPLICATE\tPENDING_KYC\tRECEIVED\tSUPERSEDED_BY")
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.ID, dash(b.Source), b.File, b.Type, b.Shown(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.ID, dash(b.Source), report.OneLine(b.File), b.Type, b.Shown(),
 			b.Rows, b.Accepted, b.Rejected, b.Duplicate, b.PendingKYC, b.ReceivedAt, dash(b.SupersededBy))
 	}
 	return tw.Flush()
@@ -334,6 +361,9 @@ func (a *app) batchShow(args []string) error {
 		j.Reruns = rerunsJSON(reruns)
 		return a.printJSON(j)
 	}
+	// Each value on one line (report.OneLine): a file's name or an error
+	// quoting a vendor's cell may hold a line break.
+	o := report.OneLine
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{{"batch", b.ID}, {"source", dash(b.Source)}, {"file", b.File},
 		{"type", string(b.Type)}, {"layout", dash(b.Layout)}, {"sha256", b.SHA256}, {"size", fmt.Sprint(b.Size)}, {"status", b.Shown()},
@@ -341,7 +371,7 @@ func (a *app) batchShow(args []string) error {
 		{"duplicate", fmt.Sprint(b.Duplicate)}, {"pending_kyc", fmt.Sprint(b.PendingKYC)},
 		{"received_at", b.ReceivedAt}, {"processed_at", b.ProcessedAt}, {"superseded_by", dash(b.SupersededBy)},
 		{"delivered_at", dash(b.DeliveredAt)}, {"staged", stagedShown(b)}, {"error", dash(b.Error)}} {
-		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], o(kv[1]))
 	}
 	codes := make([]string, 0, len(counts))
 	for c := range counts {
@@ -349,10 +379,10 @@ func (a *app) batchShow(args []string) error {
 	}
 	sort.Strings(codes)
 	for _, c := range codes {
-		fmt.Fprintf(tw, "code %s\t%d\n", c, counts[c])
+		fmt.Fprintf(tw, "code %s\t%d\n", o(c), counts[c])
 	}
 	for _, e := range b.FileErrors {
-		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, e.Message)
+		fmt.Fprintf(tw, "file error\t%s: %s\n", e.Code, o(e.Message))
 	}
 	if b.Status == enrollsftp.BatchHeld {
 		reason := b.HoldReason()
@@ -363,7 +393,7 @@ func (a *app) batchShow(args []string) error {
 		fmt.Fprintf(tw, "held\t%s\n", reason)
 	}
 	for _, r := range rerunsJSON(reruns) {
-		fmt.Fprintf(tw, "%s\t%s\n", rerunLabel(r, b.ID), rerunShown(r))
+		fmt.Fprintf(tw, "%s\t%s\n", rerunLabel(r, b.ID), o(rerunShown(r)))
 	}
 	return tw.Flush()
 }
@@ -481,15 +511,18 @@ func (a *app) lookup(args []string) error {
 	return nil
 }
 
+// printPerson writes lookup's text: each value on its line, line breaks
+// and control characters in it escaped (report.OneLine).
 func printPerson(a *app, p *enroll.Person) {
 	w := a.stdout
-	fmt.Fprintf(w, "person %s: %s %s  ssn %s  kyc %s %s\n", p.PersonID, p.FirstName, p.LastName, dash(p.SSN),
-		p.KYC.Status, strings.Join(p.KYC.Codes, ";"))
+	o := report.OneLine
+	fmt.Fprintf(w, "person %s: %s %s  ssn %s  kyc %s %s\n", o(p.PersonID), o(p.FirstName), o(p.LastName), dash(p.SSN),
+		p.KYC.Status, o(strings.Join(p.KYC.Codes, ";")))
 	for _, ap := range p.KYC.Approvals {
-		fmt.Fprintf(w, "  kyc approved %s by %s: %s\n", ap.ApprovedAt, dash(ap.ApprovedBy), ap.Reason)
+		fmt.Fprintf(w, "  kyc approved %s by %s: %s\n", ap.ApprovedAt, o(dash(ap.ApprovedBy)), o(ap.Reason))
 	}
 	for _, e := range p.Employments {
-		fmt.Fprintf(w, "  employment %s/%s %s hired %s terminated %s\n", e.EmployerID, e.EmployeeID, e.Status,
+		fmt.Fprintf(w, "  employment %s/%s %s hired %s terminated %s\n", o(e.EmployerID), o(e.EmployeeID), e.Status,
 			dash(e.HireDate), dash(e.TerminationDate))
 	}
 	for _, e := range p.Enrollments {
@@ -497,8 +530,8 @@ func printPerson(a *app, p *enroll.Person) {
 		if e.Detached {
 			det = " (detached)"
 		}
-		fmt.Fprintf(w, "  enrollment %s %s %s/%s %s%s %s..%s account %s\n", e.EnrollmentID, e.PlanType, e.EmployerID,
-			e.PlanCode, e.Status, det, e.EffectiveDate, dash(e.EndDate), e.AccountID)
+		fmt.Fprintf(w, "  enrollment %s %s %s/%s %s%s %s..%s account %s\n", e.EnrollmentID, e.PlanType, o(e.EmployerID),
+			o(e.PlanCode), e.Status, det, e.EffectiveDate, dash(e.EndDate), e.AccountID)
 		for _, el := range e.Elections {
 			fmt.Fprintf(w, "    election %s %s %s/period %s from %s\n", el.Status, el.AnnualAmount, el.PerPayPeriodAmount,
 				el.CoverageTier, el.EffectiveDate)

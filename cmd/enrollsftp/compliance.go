@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +23,9 @@ func (a *app) audit(args []string) error {
 	employer := fs.String("employer", "", "with --employee: the person employed under that number")
 	employee := fs.String("employee", "", "with --employer")
 	batch := fs.String("batch", "", "what a batch changed, and what happened to it")
+	entity := fs.String("entity", "", "only events of these entity types, comma-separated: "+strings.Join(auditEntities, ", "))
 	since := fs.String("since", "", "events at or after this time (RFC 3339, or a date: its start, UTC)")
-	until := fs.String("until", "", "events before this time (RFC 3339), or up to the end of this date")
+	until := fs.String("until", "", "events up to this time, included (RFC 3339), or to the end of this date")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if pos, err := a.parse(fs, args); err != nil {
 		return err
@@ -34,8 +36,17 @@ func (a *app) audit(args []string) error {
 		return usageErr("audit: --employer and --employee go together")
 	}
 	f := enroll.AuditFilter{PersonID: *person, EmployerID: *employer, EmployeeID: *employee}
+	if *entity != "" {
+		for _, e := range strings.Split(*entity, ",") {
+			e = strings.ToLower(strings.TrimSpace(e))
+			if !slices.Contains(auditEntities, e) {
+				return usageErr("audit: --entity %q: want one or more of %s", e, strings.Join(auditEntities, ", "))
+			}
+			f.Entities = append(f.Entities, e)
+		}
+	}
 	var err error
-	if f.Since, f.Until, err = period("audit", *since, *until); err != nil {
+	if f.Since, f.Until, err = period("audit", *since, *until, true); err != nil {
 		return err
 	}
 	l, err := a.openLedgerReadOnly()
@@ -90,7 +101,7 @@ func (a *app) report(args []string) error {
 	if *since == "" || *until == "" {
 		return usageErr("report: want --since D --until D")
 	}
-	from, to, err := period("report", *since, *until)
+	from, to, err := period("report", *since, *until, false)
 	if err != nil {
 		return err
 	}
@@ -157,10 +168,17 @@ func (a *app) reportSource(l *enroll.Ledger, f enroll.PeriodFilter) (enroll.Peri
 	return f, usageErr("report: --source %q: no source of that name is configured or sent a file (%s; %q for the files processed locally)",
 		f.Source, configured, report.LocalSource)
 }
+// auditEntities are the entity types of the audit trail (--entity).
+var auditEntities = []string{"person", "employment", "account", "enrollment", "election", "batch", "employer",
+	"plan_year", "plan"}
 
 // period reads --since and --until: RFC 3339, or a plain date (since: its
 // midnight UTC; until: the midnight after it, so the date is included).
-func period(cmd, since, until string) (from, to time.Time, err error) {
+// Both are made bounds of the stored stamps (RFC 3339 in whole seconds,
+// UTC, compared as text): from is rounded down to its second; to, returned
+// exclusive, is rounded up to a second or, when inclusive (audit), is the
+// second after the one --until names.
+func period(cmd, since, until string, inclusive bool) (from, to time.Time, err error) {
 	if since != "" {
 		if from, err = when(since, false); err != nil {
 			return from, to, usageErr("%s: --since %q: want RFC 3339 (2026-10-01T00:00:00Z) or a date (2026-10-01)", cmd, since)
@@ -171,10 +189,25 @@ func period(cmd, since, until string) (from, to time.Time, err error) {
 			return from, to, usageErr("%s: --until %q: want RFC 3339 (2027-01-01T00:00:00Z) or a date (2026-12-31)", cmd, until)
 		}
 	}
+	from = from.UTC().Truncate(time.Second)
+	if until != "" && !isDate(until) {
+		switch whole := to.UTC().Truncate(time.Second); {
+		case inclusive:
+			to = whole.Add(time.Second) // the second --until names is in
+		case !whole.Equal(to):
+			to = whole.Add(time.Second) // an event stamped in that second came before --until
+		}
+	}
+	to = to.UTC()
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return from, to, usageErr("%s: --since must come before --until", cmd)
 	}
 	return from, to, nil
+}
+
+func isDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
 }
 
 // when reads a time: RFC 3339, or a date at its start (or, as an end,

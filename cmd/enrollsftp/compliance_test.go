@@ -67,7 +67,8 @@ func buildComplianceRecord(t *testing.T) *complianceRecord {
 	}
 	at("2026-10-31T02:00:00Z").run(3, "process", "--type", "elections", "--max-reject-ratio", "0.5", october)
 	r.october = r.only("HELD")
-	at("2026-11-15T02:00:00Z").run(0, "plans", "load", filepath.Join(data, "plans.yaml"))
+	plans := readFile(t, filepath.Join(data, "plans.yaml"))
+	at("2026-11-15T02:00:00Z").run(0, "plans", "load", "--by", "ops", filepath.Join(data, "plans.yaml"))
 	c.run(0, "process", "--type", "census", e2e("census_acme_20261115.csv"))
 	at("2026-11-15T02:10:00Z").run(0, "process", "--type", "elections", e2e("elections_acme_20261115.csv"))
 	r.person = c.lookup("ACME", "E003")["person_id"].(string)
@@ -83,6 +84,11 @@ func buildComplianceRecord(t *testing.T) *complianceRecord {
 	at("2026-11-20T02:00:00Z").run(3, "process", "--type", "census", e2e("census_bad_header.csv"))
 	r.rejected = r.only("REJECTED")
 	at("2026-11-20T09:00:00Z").run(3, "rerun", r.rejected, "--by", "carol")
+	// The plans change: ACME's FSA limit lowered, its 2027 window
+	// extended; loading the same file again changes nothing.
+	writeFiles(t, c.dir, map[string]string{"plans.yaml": changedPlans(t, plans)})
+	at("2026-11-21T09:00:00Z").run(0, "plans", "load", "--by", "dana", "--reason", "2027 window extended", "plans.yaml")
+	at("2026-11-21T09:30:00Z").run(0, "plans", "load", "--by", "dana", "plans.yaml")
 	at("2026-11-21T10:00:00Z").run(0, "rerun", r.october, "--force", "--by", "dana", "--reason", releaseReason)
 	// The census of the 15th again, under a new name: answered, not applied.
 	resent := filepath.Join(c.dir, "census_acme_20261122.csv")
@@ -181,6 +187,7 @@ func TestComplianceGolden(t *testing.T) {
 		{"compliance_audit_person.txt", []string{"audit", "--person", r.person}},
 		{"compliance_audit_person.json", []string{"audit", "--employer", "ACME", "--employee", "E003", "--json"}},
 		{"compliance_audit_batch.txt", []string{"audit", "--batch", r.held}},
+		{"compliance_audit_plans.txt", []string{"audit", "--entity", plansFilter}},
 		{"compliance_report.html", append(period, "--format", "html")},
 		{"compliance_report.csv", append(period, "--format", "csv")},
 		{"compliance_report.json", append(period, "--format", "json")},

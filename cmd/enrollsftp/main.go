@@ -60,13 +60,13 @@ commands:
   serve [--http ADDR]
   rerun ID [--force] [--out DIR] [--type census|elections] [--layout NAME] [--by NAME] [--reason TEXT]
   process --type census|elections [--layout NAME] [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
-  plans load FILE
+  plans load [--by NAME] [--reason TEXT] FILE
   batches [--json] [--status S] [--source S] [--since RFC3339]
   batch show ID [--json]
   ack ID [--out DIR]
   kyc approve --person ID --reason TEXT [--by NAME]
   lookup --employer E --employee N [--json] | --person ID [--json]
-  audit [--person ID | --employer E --employee N] [--batch ID] [--since T] [--until T] [--json]
+  audit [--person ID | --employer E --employee N] [--batch ID] [--entity TYPE,...] [--since T] [--until T] [--json]
   report --since D --until D [--source S] [--format html|csv|json] [--out FILE]
   gen --type census|elections [--rows N] [--seed S] [--out FILE]
   config check [--connect]

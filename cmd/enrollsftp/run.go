@@ -132,7 +132,11 @@ func printFiles(a *app, reports []pipeline.FileReport) {
 	}
 }
 
-// loadPlans upserts the configured plans file, when there is one.
+// loadPlans upserts the configured plans file, when there is one, at the
+// start of run, serve's passes and rerun. What it creates or changes is in
+// the audit trail by the actor "config" (enroll.ConfigActor), the reason
+// naming the command and the file as the config gives it; a file that
+// changed nothing records nothing.
 func (a *app) loadPlans(l *enroll.Ledger) error {
 	if a.cfg.Plans == "" {
 		return nil
@@ -146,7 +150,9 @@ func (a *app) loadPlans(l *enroll.Ledger) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	return l.LoadPlans(a.ctx, pf)
+	by := enroll.Actor{Name: enroll.ConfigActor, Reason: plansReason("", a.cmd+" loaded "+a.cfg.Plans)}
+	_, err = l.LoadPlans(a.ctx, pf, by)
+	return err
 }
 
 // needConfig is for the commands that do nothing without a config file
