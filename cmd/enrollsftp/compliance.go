@@ -168,6 +168,7 @@ func (a *app) reportSource(l *enroll.Ledger, f enroll.PeriodFilter) (enroll.Peri
 	return f, usageErr("report: --source %q: no source of that name is configured or sent a file (%s; %q for the files processed locally)",
 		f.Source, configured, report.LocalSource)
 }
+
 // auditEntities are the entity types of the audit trail (--entity).
 var auditEntities = []string{"person", "employment", "account", "enrollment", "election", "batch", "employer",
 	"plan_year", "plan"}
