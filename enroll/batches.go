@@ -89,12 +89,21 @@ func (l *Ledger) Batches(ctx context.Context, f Filter) ([]enrollsftp.Batch, err
 // ErrBatchNotFound is returned when no batch has the id asked for.
 var ErrBatchNotFound = errors.New(string(enrollsftp.BatchNotFound))
 
+// batchNotFound is ErrBatchNotFound for id, saying how long a prefix must be
+// when id is shorter.
+func batchNotFound(id string) error {
+	if len(id) < MinBatchPrefix {
+		return fmt.Errorf("%w: %s (a batch id prefix needs at least %d characters)", ErrBatchNotFound, id, MinBatchPrefix)
+	}
+	return fmt.Errorf("%w: %s", ErrBatchNotFound, id)
+}
+
 // ErrBatchAmbiguous is returned for a batch id prefix that more than one
 // batch has.
 var ErrBatchAmbiguous = errors.New("ambiguous batch id")
 
-// minPrefix is the shortest id prefix taken for a batch id, as git's.
-const minPrefix = 4
+// MinBatchPrefix is the shortest id prefix taken for a batch id, as git's.
+const MinBatchPrefix = 4
 
 // resolveBatch returns the whole id of the batch id names: the id itself,
 // or the one batch whose id starts with it (an operator copies the first
@@ -105,7 +114,7 @@ func resolveBatch(ctx context.Context, q execer, id string) (string, error) {
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM batches WHERE id = ?`, id).Scan(&n); err != nil {
 		return "", fmt.Errorf("enroll: batch %s: %w", id, err)
 	}
-	if n > 0 || len(id) < minPrefix || strings.Trim(id, "0123456789abcdefABCDEF-") != "" {
+	if n > 0 || len(id) < MinBatchPrefix || strings.Trim(id, "0123456789abcdefABCDEF-") != "" {
 		return id, nil
 	}
 	// The id is hex and dashes only, so it holds no LIKE wildcard; the
@@ -148,7 +157,7 @@ func (l *Ledger) Batch(ctx context.Context, id string) (enrollsftp.Batch, error)
 	}
 	b, err := scanBatch(l.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return b, fmt.Errorf("%w: %s", ErrBatchNotFound, id)
+		return b, batchNotFound(id)
 	}
 	if err != nil {
 		return b, fmt.Errorf("enroll: batch %s: %w", id, err)
@@ -195,7 +204,7 @@ func (l *Ledger) View(ctx context.Context, id string, fn func(View) error) error
 	}
 	b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: %s", ErrBatchNotFound, id)
+		return batchNotFound(id)
 	}
 	if err != nil {
 		return fmt.Errorf("enroll: view %s: %w", id, err)

@@ -30,6 +30,11 @@ func Upload(c *sftp.Client, local, remoteDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("export: upload %s: %w", part, err)
 	}
+	// The server makes the file with its own default mode (0644 under the
+	// usual umask); an error file holds names and addresses. Made 0600
+	// before a byte is written, the rename keeps it. A server that refuses
+	// modes (not every SFTP server has them) still gets the file.
+	_ = dst.Chmod(0o600)
 	if _, err := io.Copy(dst, src); err != nil {
 		dst.Close()
 		c.Remove(part)

@@ -122,6 +122,12 @@ func TestUpload(t *testing.T) {
 			if g := tree(t, root); !equalTrees(g, want) {
 				t.Errorf("remote tree = %q, want %q (NAME with the new bytes, no NAME.part)", g, want)
 			}
+			// An output may hold names and addresses: 0600 on the server too.
+			if st, err := os.Stat(filepath.Join(root, "outbound", name)); err != nil {
+				t.Error(err)
+			} else if st.Mode().Perm() != 0o600 {
+				t.Errorf("uploaded file mode %v, want 0600", st.Mode().Perm())
+			}
 		})
 	}
 }

@@ -185,7 +185,11 @@ func ProcessFile(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, o Op
 			return res, fmt.Errorf("pipeline: batch %s committed, outputs not written (regenerate with ack): %w", res.Batch.ID, err)
 		}
 	}
-	log.Info().Str("status", res.Batch.Status).Int("rows", res.Batch.Rows).
+	ev := log.Info().Str("status", res.Batch.Status)
+	if o.DryRun { // as its ack says: nothing was applied
+		ev = log.Info().Str("status", enrollsftp.BatchDryRun).Str("would_be", res.Batch.Status)
+	}
+	ev.Int("rows", res.Batch.Rows).
 		Int("accepted", res.Batch.Accepted).Int("rejected", res.Batch.Rejected).Int("duplicate", res.Batch.Duplicate).
 		Int("pending_kyc", res.Batch.PendingKYC).Bool("dry_run", o.DryRun).Msg("file processed")
 	return res, nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,7 +64,13 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return Result{}, fmt.Errorf("%w: batch %s is %s and its staged copy was removed by staging_retention at %s (`ack %s` still rebuilds its outputs)",
 			ErrNotRerunnable, id, b.Status, b.StagedRemovedAt, id)
 	case b.SupersededBy != "":
-		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s", ErrNotRerunnable, id, b.SupersededBy)
+		if next, err := l.Batch(ctx, b.SupersededBy); err == nil && next.Status == enrollsftp.BatchApplied {
+			// Rerun into an applied batch, or its bytes applied since (the
+			// same file sent or processed again as the right type).
+			return Result{}, fmt.Errorf("%w: batch %s was superseded by batch %s, which applied its bytes: nothing to rerun",
+				ErrNotRerunnable, id, b.SupersededBy)
+		}
+		return Result{}, fmt.Errorf("%w: batch %s was already rerun as %s (rerun that one)", ErrNotRerunnable, id, b.SupersededBy)
 	case b.Status == enrollsftp.BatchHeld && !o.Force:
 		return Result{}, fmt.Errorf("%w: batch %s is HELD: release it with --force", ErrNotRerunnable, id)
 	case b.Status == enrollsftp.BatchApplied || b.Status == enrollsftp.BatchReceived:
@@ -80,6 +87,14 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 	if !filepath.IsAbs(b.StagedPath) && o.StagedBase != "" {
 		if _, err := os.Stat(b.StagedPath); err != nil {
 			b.StagedPath = filepath.Join(o.StagedBase, b.StagedPath)
+		}
+	}
+	if _, err := os.Stat(b.StagedPath); err != nil && o.Run.Staging != "" {
+		// The state folder was moved or restored elsewhere: the copy is
+		// under the configured staging root, at the same place in it. Its
+		// bytes are checked below whichever path is taken.
+		if p := underRoot(b.StagedPath, o.Run.Staging); p != "" {
+			b.StagedPath = p
 		}
 	}
 	key := StagingKey(l)
@@ -134,6 +149,20 @@ func Rerun(ctx context.Context, l *enroll.Ledger, log zerolog.Logger, id string,
 		return res, err
 	}
 	return res, DeliverBatch(ctx, l, log, *o.Source, o.Run, res.Batch.ID)
+}
+
+// underRoot finds the file recorded at old under root instead: root joined
+// with old's last one, two, three or four path elements, the first that
+// exists ("" if none does).
+func underRoot(old, root string) string {
+	parts := strings.Split(filepath.ToSlash(old), "/")
+	for k := 1; k <= 4 && k <= len(parts); k++ {
+		p := filepath.Join(append([]string{root}, parts[len(parts)-k:]...)...)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
 }
 
 // DeliverBatch connects to a source and delivers one batch's outputs,

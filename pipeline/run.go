@@ -446,6 +446,17 @@ func (r *sourceRun) deliver(b enrollsftp.Batch, files export.Files, input string
 	if err != nil {
 		return sent, err
 	}
+	if files.Errors == "" {
+		// An error file of this name from an earlier batch (the same file
+		// rejected before, fixed and sent again) would tell the vendor to
+		// fix rows that are fine now.
+		stale := path.Join(r.outbound, strings.TrimSuffix(path.Base(filepath.ToSlash(files.Ack)), ".ack.csv")+".errors.csv")
+		for _, p := range []string{stale, stale + ".pgp"} {
+			if err := r.c.SFTP.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				r.log.Warn().Err(r.c.Explain(err)).Str("stale", path.Base(p)).Msg("a stale error file could not be removed from outbound")
+			}
+		}
+	}
 	if input != "" {
 		failpoint.Hit(failpoint.BeforeArchive)
 		if _, err := r.c.SFTP.Stat(input); err == nil {

@@ -194,3 +194,30 @@ func TestLocalResentBytesAreOnTheRecord(t *testing.T) {
 		t.Errorf("%d batches, want the one applied", len(list))
 	}
 }
+
+// A file rejected, fixed and sent again under the same name: once applied
+// with nothing rejected, the old error file leaves the outbound folder, or
+// the vendor would fix rows that are fine now.
+func TestFixedResendTakesTheStaleErrorFileAway(t *testing.T) {
+	e := newEnv(t)
+	bad := []byte(strings.Replace(baseCensus, "employee_id", "worker", 1))
+	rep, run := pgpRunSource(t, e, discard, "census_1.csv", bad, nil)
+	if rep.Batch.Status != enrollsftp.BatchRejected {
+		t.Fatalf("first run: %s", rep.Batch.Status)
+	}
+	errFile := filepath.Join(run.work, "outbound", "census_1.errors.csv")
+	if _, err := os.Stat(errFile); err != nil {
+		t.Fatalf("the rejection's error file: %v", err)
+	}
+	good := strings.Join(strings.Split(baseCensus, "\n")[:2], "\n") + "\n" // the header and one good row
+	if err := os.WriteFile(filepath.Join(run.work, "inbound", "census_1.csv"), []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reports, err := RunSource(context.Background(), e.l, discard, run.src, run.opts)
+	if err != nil || len(reports) != 1 || reports[0].Batch.Status != enrollsftp.BatchApplied || reports[0].Batch.Rejected != 0 {
+		t.Fatalf("second run: %+v, %v", reports, err)
+	}
+	if _, err := os.Stat(errFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale error file is still in outbound (%v)", err)
+	}
+}

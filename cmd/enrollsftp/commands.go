@@ -265,6 +265,8 @@ type batchJSON struct {
 type holdJSON struct {
 	Ratio          float64 `json:"ratio"`
 	MaxRejectRatio float64 `json:"max_reject_ratio"`
+	Rejected       int     `json:"rejected"`
+	Rows           int     `json:"rows"`
 }
 
 func toJSON(b enrollsftp.Batch) batchJSON {
@@ -273,7 +275,7 @@ func toJSON(b enrollsftp.Batch) batchJSON {
 		PendingKYC: b.PendingKYC, ReceivedAt: b.ReceivedAt, ProcessedAt: b.ProcessedAt, SupersededBy: b.SupersededBy,
 		StagedRemovedAt: b.StagedRemovedAt, Error: b.Error, Layout: b.Layout}
 	if b.Status == enrollsftp.BatchHeld {
-		j.Hold = &holdJSON{Ratio: b.RejectRatio(), MaxRejectRatio: b.MaxRejectRatio}
+		j.Hold = &holdJSON{Ratio: b.RejectRatio(), MaxRejectRatio: b.MaxRejectRatio, Rejected: b.Rejected, Rows: b.Rows}
 	}
 	return j
 }
@@ -417,6 +419,9 @@ func (a *app) ack(args []string) error {
 	if len(pos) != 1 {
 		return usageErr("ack: want exactly one batch ID")
 	}
+	if err := checkBatchID(pos[0]); err != nil {
+		return err
+	}
 	l, err := a.openLedgerReadOnly()
 	if err != nil {
 		return err
@@ -455,7 +460,7 @@ func (a *app) kycApprove(args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := a.openLedger()
+	l, err := a.openExistingLedger()
 	if err != nil {
 		return err
 	}
@@ -551,7 +556,10 @@ func (a *app) openBatch(cmd string, pos []string, readOnly bool) (*enroll.Ledger
 	if len(pos) != 1 {
 		return nil, enrollsftp.Batch{}, usageErr("%s: want exactly one batch ID", cmd)
 	}
-	open := a.openLedger
+	if err := checkBatchID(pos[0]); err != nil {
+		return nil, enrollsftp.Batch{}, err
+	}
+	open := a.openExistingLedger // a rerun of a batch needs the ledger that has it
 	if readOnly {
 		open = a.openLedgerReadOnly
 	}
@@ -568,6 +576,15 @@ func (a *app) openBatch(cmd string, pos []string, readOnly bool) (*enroll.Ledger
 		return nil, b, err
 	}
 	return l, b, nil
+}
+
+// checkBatchID refuses an empty batch id with a usage error, rather than
+// "not found" of nothing.
+func checkBatchID(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return usageErr("batch id: empty: give the id, or at least %d of its first characters", enroll.MinBatchPrefix)
+	}
+	return nil
 }
 
 // parseTime reads RFC 3339, or a plain date as its midnight UTC.

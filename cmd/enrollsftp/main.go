@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -343,6 +344,18 @@ func (a *app) openLedger() (*enroll.Ledger, error) {
 	}
 	l.Now = a.now
 	return l, nil
+}
+
+// openExistingLedger opens the ledger for a command that writes to what
+// is already there (rerun, kyc approve): with no ledger there is nothing to
+// act on, and making one, with a new SSN key, would only hide a wrong
+// --ledger or config. Exit 2, nothing created.
+func (a *app) openExistingLedger() (*enroll.Ledger, error) {
+	path := a.cfg.path(a.cfg.Ledger)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, notFound(fmt.Errorf("%w at %s", enroll.ErrNoLedger, path))
+	}
+	return a.openLedger()
 }
 
 // openLedgerReadOnly opens the configured ledger for a command that only

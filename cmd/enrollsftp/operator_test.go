@@ -318,3 +318,40 @@ func TestFilesHoldingPIIAre0600(t *testing.T) {
 	c.run(0, "process", "--type", "census", e2eFile(t, "census_globex_20261116.csv"))
 	check()
 }
+
+// A state folder moved or restored elsewhere: rerun finds the staged copy
+// under the configured staging root, at the same place in it.
+func TestRerunAfterTheStateFolderMoved(t *testing.T) {
+	c := newOperatorCLI(t)
+	body := strings.Replace(readFile(t, e2eFile(t, "census_acme_20261115.csv")), "employee_id", "worker", 1)
+	if err := os.WriteFile(filepath.Join(c.dir, "census_bad.csv"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.run(3, "process", "--type", "census", "census_bad.csv")
+	id := c.batchList()[0].BatchID
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(c.dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	c.dir = moved
+	out := c.run(3, "rerun", id)
+	if !strings.Contains(out, "supersedes "+id) || !strings.Contains(out, "wrote ") {
+		t.Errorf("rerun after the move:\n%s\n%s", out, c.logs.String())
+	}
+}
+
+// A layout alone names the type to rerun as; an empty id is a usage error.
+func TestRerunWithALayoutAlone(t *testing.T) {
+	c := newOperatorCLI(t)
+	c.run(3, "process", "--type", "census", e2eFile(t, "elections_acme_20261115.csv"))
+	id := c.batchList()[0].BatchID
+	c.run(0, "rerun", id, "--layout", "elections.v1")
+	if got := c.batchList(); len(got) != 2 || got[1].Type != "elections" || got[1].Status != "APPLIED" {
+		t.Errorf("after rerun --layout elections.v1: %+v", got)
+	}
+	c.run(2, "batch", "show", "")
+	c.run(2, "batch", "show", "01a") // too short to be a prefix: not found, saying so
+	if !strings.Contains(c.logs.String(), "at least 4 characters") {
+		t.Errorf("a short id's error does not say how long a prefix must be:\n%s", c.logs.String())
+	}
+}

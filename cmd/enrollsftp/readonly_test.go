@@ -18,6 +18,10 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 		{"ack", "b1", "--out", "out"},
 		{"lookup", "--person", "p1"},
 		{"lookup", "--employer", "ACME", "--employee", "1"},
+		// They write, but only to what is there: a missing ledger is a
+		// wrong --ledger or config, not one to make with a new key.
+		{"rerun", "0123abcd"},
+		{"kyc", "approve", "--person", "p1", "--reason", "checked the passport"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/pipeline"
+	"enrollsftp/schemas"
 )
 
 // rerun reprocesses a stored batch from its staged copy: FAILED, REJECTED
@@ -47,7 +48,11 @@ func (a *app) rerun(args []string) error {
 	if *layout != "" {
 		want := ft
 		if want == "" {
-			want = b.Type
+			// A layout alone says the type: a census file rerun with an
+			// elections layout is a rerun as elections.
+			if l, err := schemas.Load(*layout, a.cfg.path(a.cfg.Layouts)); err == nil {
+				want, ft = enrollsftp.FileType(l.Type), enrollsftp.FileType(l.Type)
+			}
 		}
 		if err := a.checkLayout(*layout, want); err != nil {
 			return err
@@ -80,6 +85,11 @@ func (a *app) rerun(args []string) error {
 	if res.Batch.ID != "" {
 		printSummary(a, res.Batch, false)
 		fmt.Fprintf(a.stdout, "batch %s supersedes %s\n", res.Batch.ID, b.ID)
+		// The outputs hold names and addresses: say where they went.
+		printWrote(a, res.Files)
+		if o.Source != nil && err == nil {
+			fmt.Fprintf(a.stdout, "delivered the outputs to source %s (%s)\n", o.Source.Name, o.Source.Outbound)
+		}
 	}
 	if err != nil {
 		return err
