@@ -177,15 +177,10 @@ func (a *app) plansLoad(args []string) error {
 	if len(pos) != 1 {
 		return usageErr("plans load: want exactly one FILE")
 	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("plans load: %w", err)}
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
+	pf, err := enroll.ReadPlans(pos[0])
 	if err != nil {
 		// The file is wrong, not the command line: no usage text.
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", pos[0], err)}
+		return &exitError{code: exitUsage, err: err}
 	}
 	l, err := a.openLedger()
 	if err != nil {

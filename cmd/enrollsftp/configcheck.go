@@ -157,15 +157,11 @@ func (a *app) checkPlans(r *checker) {
 		return
 	}
 	p := a.abs(a.cfg.Plans)
-	f, err := os.Open(p)
+	pf, err := enroll.ReadPlans(p)
 	if err != nil {
-		r.problem("plans", "%v", err)
-		return
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
-	if err != nil {
-		r.problem("plans", "%s: %v", p, err)
+		// "plans FILE: …" or "plans: open FILE: …": the row names plans.
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "plans"), ":")
+		r.problem("plans", "%s", strings.TrimSpace(msg))
 		return
 	}
 	r.row("plans", "%s (%d employers)", p, len(pf.Employers))

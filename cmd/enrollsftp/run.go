@@ -39,13 +39,21 @@ func (a *app) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The plans are read and checked before the ledger is opened: a
+	// mistake in them creates no ledger and no SSN key.
+	pf, err := a.readPlans()
+	if err != nil {
+		return err
+	}
 	l, err := a.openLedger()
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	if err := a.loadPlans(l); err != nil {
-		return err
+	if pf != nil {
+		if err := l.LoadPlans(a.ctx, pf); err != nil {
+			return err
+		}
 	}
 	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
 		FileProgress: a.progress()}
@@ -134,19 +142,25 @@ func printFiles(a *app, reports []pipeline.FileReport) {
 
 // loadPlans upserts the configured plans file, when there is one.
 func (a *app) loadPlans(l *enroll.Ledger) error {
-	if a.cfg.Plans == "" {
-		return nil
-	}
-	f, err := os.Open(a.cfg.path(a.cfg.Plans))
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("plans: %w", err)}
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+	pf, err := a.readPlans()
+	if err != nil || pf == nil {
+		return err
 	}
 	return l.LoadPlans(a.ctx, pf)
+}
+
+// readPlans reads and checks the configured plans file: nil when there is
+// none, a configuration error (exit 2) naming the file and every mistake
+// in it when it is wrong.
+func (a *app) readPlans() (*enroll.PlansFile, error) {
+	if a.cfg.Plans == "" {
+		return nil, nil
+	}
+	pf, err := enroll.ReadPlans(a.cfg.path(a.cfg.Plans))
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return pf, nil
 }
 
 // needConfig is for the commands that do nothing without a config file
@@ -221,7 +235,14 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		out = append(out, src)
 	}
 	if only != "" && len(out) == 0 {
-		return nil, usageErr("run: no source named %q", only)
+		names := make([]string, len(a.cfg.Sources))
+		for i, s := range a.cfg.Sources {
+			names[i] = s.Name
+		}
+		if len(names) == 0 {
+			return nil, usageErr("%s: no source named %q: config %s has no sources", a.cmd, only, a.cfg.file)
+		}
+		return nil, usageErr("%s: no source named %q (configured: %s)", a.cmd, only, strings.Join(names, ", "))
 	}
 	if len(out) == 0 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: config %s has no sources", a.cmd, a.cfg.file)}

@@ -42,6 +42,11 @@ func (a *app) serve(args []string) error {
 		}
 		jobs = append(jobs, daemon.Job{Source: s, Schedule: sched})
 	}
+	// A plans file that is wrong stops serve before it makes anything;
+	// each pass reads it again, so that an edit takes effect.
+	if _, err := a.readPlans(); err != nil {
+		return err
+	}
 	ledgerPath := a.cfg.path(a.cfg.Ledger)
 	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
 		return err
