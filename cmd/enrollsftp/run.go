@@ -188,14 +188,14 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		for k, v := range s.Patterns {
 			t, err := enrollsftp.ParseFileType(k)
 			if err != nil {
-				return nil, usageErr("source %s: patterns: %v", s.Name, err)
+				return nil, configErr("source %s: patterns: %v", s.Name, err)
 			}
 			src.Patterns[t] = v
 		}
 		for k, v := range s.Layouts {
 			t, err := enrollsftp.ParseFileType(k)
 			if err != nil {
-				return nil, usageErr("source %s: layouts: %v", s.Name, err)
+				return nil, configErr("source %s: layouts: %v", s.Name, err)
 			}
 			src.Layouts[t] = v
 		}
@@ -213,7 +213,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 			c.MaxPlaintext = a.cfg.Limits.MaxFileSize
 			keys, err := pgp.Load(c)
 			if err != nil {
-				return nil, usageErr("source %s: %v", s.Name, err)
+				return nil, configErr("source %s: %v", s.Name, err)
 			}
 			src.PGP = keys
 		}

@@ -38,7 +38,7 @@ func (a *app) serve(args []string) error {
 	for i, s := range sources {
 		sched := a.cfg.Sources[i].Schedule
 		if sched == "" {
-			return usageErr("serve: source %s has no schedule", s.Name)
+			return configErr("serve: source %s has no schedule: give it sources[%d].schedule, or take it with run", s.Name, i)
 		}
 		jobs = append(jobs, daemon.Job{Source: s, Schedule: sched})
 	}
