@@ -39,7 +39,9 @@ func (r *checker) row(key, format string, args ...any) {
 
 // problem records a configuration problem of the part named by where.
 func (r *checker) problem(where, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	// A problem of several lines (a file's list of mistakes) is indented
+	// under the one that names it.
+	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n    ")
 	fmt.Fprintf(r.tw, "  PROBLEM\t%s: %s\n", where, msg)
 	r.problems = append(r.problems, where+": "+msg)
 }
