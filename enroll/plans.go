@@ -3,8 +3,10 @@ package enroll
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -75,89 +77,153 @@ func (t *TierSpec) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// ParsePlans reads and checks a plans file.
+// ParsePlans reads and checks a plans file. Its mistakes are named by
+// their path and line in the file, each on its own line when there are
+// several (a yamlcheck.Errors, wrapped).
 func ParsePlans(r io.Reader) (*PlansFile, error) {
-	var pf PlansFile
-	var root yaml.Node
-	if err := yaml.NewDecoder(r).Decode(&root); err != nil {
+	pf, err := parsePlans(r)
+	if err != nil {
 		return nil, fmt.Errorf("plans: %w", err)
 	}
-	// A misspelt key or a wrong type is named by its path and line in the
-	// file, as an operator wrote it.
-	if err := yamlcheck.Decode(&root, &pf); err != nil {
+	return pf, nil
+}
+
+// ReadPlans reads and checks the plans file at path; an error names the
+// file ("plans PATH: …").
+func ReadPlans(path string) (*PlansFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, fmt.Errorf("plans: %w", err)
+	}
+	defer f.Close()
+	pf, err := parsePlans(f)
+	if err != nil {
+		return nil, fmt.Errorf("plans %s: %w", path, err)
+	}
+	return pf, nil
+}
+
+func parsePlans(r io.Reader) (*PlansFile, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	// A syntax error, a misspelt key or a wrong type is named by its
+	// line and path in the file, as an operator wrote it.
+	root, err := yamlcheck.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if root.Kind == 0 || len(root.Content) == 0 {
+		return nil, yamlcheck.Errors{{Msg: "the file is empty: want employers: with their plan years and plans"}}
+	}
+	var pf PlansFile
+	if err := yamlcheck.Decode(root, &pf); err != nil {
+		return nil, err
 	}
 	if err := pf.Validate(); err != nil {
+		var errs yamlcheck.Errors
+		if errors.As(err, &errs) {
+			lines := yamlcheck.Lines(root)
+			for _, e := range errs {
+				e.Line = yamlcheck.LineOf(lines, e.Path)
+			}
+		}
 		return nil, err
 	}
 	return &pf, nil
 }
 
-// Validate checks every value and names the one that is wrong.
+// planProblems collects what Validate finds, each named by its path.
+type planProblems yamlcheck.Errors
+
+func (p *planProblems) add(path, format string, args ...any) {
+	*p = append(*p, &yamlcheck.Error{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks every value and names each one that is wrong by its
+// path in the file (a yamlcheck.Errors; ParsePlans adds the lines).
 func (pf *PlansFile) Validate() error {
-	var errs []string
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	var p planProblems
 	for i, e := range pf.Employers {
 		at := fmt.Sprintf("employers[%d]", i)
 		if e.ID == "" {
-			bad("%s.id is required", at)
+			p.add(at+".id", "required")
 		}
 		switch e.PayFrequency {
 		case "WEEKLY", "BIWEEKLY", "SEMIMONTHLY", "MONTHLY":
+		case "":
+			p.add(at+".pay_frequency", "required: WEEKLY, BIWEEKLY, SEMIMONTHLY or MONTHLY")
 		default:
-			bad("%s.pay_frequency %q: want WEEKLY, BIWEEKLY, SEMIMONTHLY or MONTHLY", at, e.PayFrequency)
+			p.add(at+".pay_frequency", "want WEEKLY, BIWEEKLY, SEMIMONTHLY or MONTHLY, got %q", e.PayFrequency)
 		}
 		for j, py := range e.PlanYears {
 			pat := fmt.Sprintf("%s.plan_years[%d]", at, j)
 			if py.ID == "" {
-				bad("%s.id is required", pat)
+				p.add(pat+".id", "required")
 			}
-			dates := map[string]string{"start": py.Start, "end": py.End, "enrollment_start": py.EnrollmentStart,
-				"enrollment_end": py.EnrollmentEnd, "runout_end": py.RunoutEnd}
-			for k, d := range dates {
-				if _, err := time.Parse(isoDate, d); err != nil && !(k == "runout_end" && d == "") {
-					bad("%s.%s %q: want YYYY-MM-DD", pat, k, d)
+			dates := []struct {
+				key, v string
+				ok     bool
+			}{{"start", py.Start, false}, {"end", py.End, false}, {"enrollment_start", py.EnrollmentStart, false},
+				{"enrollment_end", py.EnrollmentEnd, false}, {"runout_end", py.RunoutEnd, false}}
+			for k := range dates {
+				d := &dates[k]
+				switch _, err := time.Parse(isoDate, d.v); {
+				case d.v == "" && d.key == "runout_end": // optional: the end
+				case d.v == "":
+					p.add(pat+"."+d.key, "%s date missing (want YYYY-MM-DD)", strings.ReplaceAll(d.key, "_", " "))
+				case err != nil:
+					p.add(pat+"."+d.key, "want a date YYYY-MM-DD, got %q", d.v)
+				default:
+					d.ok = true
 				}
 			}
-			if py.End < py.Start {
-				bad("%s: end is before start", pat)
+			// Compared only when both are dates: a missing one is said once.
+			for _, r := range []struct{ from, to int }{{0, 1}, {2, 3}, {1, 4}} {
+				from, to := dates[r.from], dates[r.to]
+				if from.ok && to.ok && to.v < from.v {
+					p.add(pat+"."+to.key, "%s is before %s %s", to.v, from.key, from.v)
+				}
 			}
-			if py.EnrollmentEnd < py.EnrollmentStart {
-				bad("%s: enrollment_end is before enrollment_start", pat)
-			}
-			for k, p := range py.Plans {
-				checkPlan(p, fmt.Sprintf("%s.plans[%d]", pat, k), bad)
+			for k, pl := range py.Plans {
+				checkPlan(pl, fmt.Sprintf("%s.plans[%d]", pat, k), &p)
 			}
 		}
-		for k, p := range e.Plans {
-			checkPlan(p, fmt.Sprintf("%s.plans[%d]", at, k), bad)
+		for k, pl := range e.Plans {
+			checkPlan(pl, fmt.Sprintf("%s.plans[%d]", at, k), &p)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("plans: %s", strings.Join(errs, "; "))
+	if len(p) > 0 {
+		return yamlcheck.Errors(p)
 	}
 	return nil
 }
 
-func checkPlan(p PlanSpec, at string, bad func(string, ...any)) {
-	if p.Code == "" {
-		bad("%s.code is required", at)
+func checkPlan(pl PlanSpec, at string, p *planProblems) {
+	if pl.Code == "" {
+		p.add(at+".code", "required")
 	}
-	switch p.Type {
+	switch pl.Type {
 	case "HSA", "FSA", "LPFSA", "DCFSA", "HRA", "COMMUTER":
+	case "":
+		p.add(at+".type", "required: HSA, FSA, LPFSA, DCFSA, HRA or COMMUTER")
 	default:
-		bad("%s.type %q: want HSA, FSA, LPFSA, DCFSA, HRA or COMMUTER", at, p.Type)
+		p.add(at+".type", "want HSA, FSA, LPFSA, DCFSA, HRA or COMMUTER, got %q", pl.Type)
 	}
-	for name, t := range map[string]*TierSpec{"limits": p.Limits, "employer_contribution": p.EmployerContribution} {
-		if t == nil {
+	for _, t := range []struct {
+		name string
+		spec *TierSpec
+	}{{"limits", pl.Limits}, {"employer_contribution", pl.EmployerContribution}} {
+		if t.spec == nil {
 			continue
 		}
-		for tier, v := range map[string]string{"individual": t.Individual, "family": t.Family} {
-			if v == "" {
+		for _, v := range []struct{ tier, amount string }{{"individual", t.spec.Individual}, {"family", t.spec.Family}} {
+			if v.amount == "" {
 				continue
 			}
-			if _, err := validate.Amount(name, v); err != nil {
-				bad("%s.%s.%s %q: want a dollar amount", at, name, tier, v)
+			if _, err := validate.Amount(t.name, v.amount); err != nil {
+				p.add(at+"."+t.name+"."+v.tier, "want a dollar amount, got %q", v.amount)
 			}
 		}
 	}

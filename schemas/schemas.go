@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"enrollsftp/internal/yamlcheck"
 )
 
 //go:embed *.yaml migrations/*.sql
@@ -66,19 +66,27 @@ func Load(name, dir string) (*Layout, error) {
 	}
 	var data []byte
 	var err error
+	var file string
 	if dir != "" {
-		data, err = os.ReadFile(filepath.Join(dir, name+".yaml"))
+		file = filepath.Join(dir, name+".yaml")
+		data, err = os.ReadFile(file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("schemas: %w", err)
 		}
 	}
 	if data == nil {
+		file = "built-in " + name + ".yaml"
 		data, err = files.ReadFile(name + ".yaml")
 		if err != nil {
 			return nil, fmt.Errorf("schemas: layout %q not found", name)
 		}
 	}
-	return Parse(data)
+	l, err := parse(data)
+	if err != nil {
+		// The operator's file, named: a layouts folder may hold many.
+		return nil, fmt.Errorf("schemas: %s: %w", file, err)
+	}
+	return l, nil
 }
 
 // Names lists the layouts Load finds, sorted: the embedded ones and those
@@ -109,12 +117,26 @@ func Names(dir string) ([]string, error) {
 
 // Parse reads a layout from YAML and checks it.
 func Parse(data []byte) (*Layout, error) {
-	var l Layout
-	if err := yaml.Unmarshal(data, &l); err != nil {
+	l, err := parse(data)
+	if err != nil {
 		return nil, fmt.Errorf("schemas: %w", err)
 	}
+	return l, nil
+}
+
+func parse(data []byte) (*Layout, error) {
+	// yamlcheck gives a syntax error the line it is on; yaml.v3's own
+	// number is often the line before.
+	root, err := yamlcheck.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	var l Layout
+	if err := root.Decode(&l); err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
 	if err := l.init(); err != nil {
-		return nil, fmt.Errorf("schemas: layout %q: %w", l.Name, err)
+		return nil, fmt.Errorf("layout %q: %w", l.Name, err)
 	}
 	return &l, nil
 }

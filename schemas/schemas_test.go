@@ -29,3 +29,28 @@ func TestNames(t *testing.T) {
 		})
 	}
 }
+
+// A layout file an operator broke is named in the error, with the line the
+// mistake is on (yaml.v3 alone says line 2 for these, and no file).
+func TestLoadNamesTheBrokenFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ name, yaml, want string }{
+		{"census.broken", "name: census.broken\ntype: census\n- name: ssn\n",
+			"schemas: " + filepath.Join(dir, "census.broken.yaml") + ": line 3: did not find expected key"},
+		{"census.tab", "name: census.tab\ntype: census\n\tcolumns: []\n",
+			"schemas: " + filepath.Join(dir, "census.tab.yaml") + ": line 3: found a tab character that violates indentation"},
+		{"census.wrongtype", "name: census.wrongtype\ntype: census\ncolumns:\n  - {name: ssn, required: maybe}\n",
+			"schemas: " + filepath.Join(dir, "census.wrongtype.yaml") + ": unmarshal errors:\n  line 4: cannot unmarshal !!str `maybe` into bool"},
+		{"census.badcolumn", "name: census.badcolumn\ntype: census\ncolumns:\n  - {name: salary}\n",
+			"schemas: " + filepath.Join(dir, "census.badcolumn.yaml") + `: layout "census.badcolumn": column "salary" is not a census column`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(dir, tt.name+".yaml"), []byte(tt.yaml), 0o600)
+			_, err := Load(tt.name, dir)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}

@@ -35,9 +35,9 @@ func (a *app) process(args []string) error {
 	if len(pos) != 1 {
 		return usageErr("process: want exactly one FILE")
 	}
-	ft, err := enrollsftp.ParseFileType(*typ)
+	ft, err := fileType("process", *typ)
 	if err != nil {
-		return usageErr("process: --type: %v", err)
+		return err
 	}
 	if *ratio < 0 || *ratio > 1 {
 		return usageErr("process: --max-reject-ratio: want 0 to 1")
@@ -190,15 +190,10 @@ func (a *app) plansLoad(args []string) error {
 		return err
 	}
 	op.Reason = plansReason(op.Reason, "plans load "+filepath.Base(pos[0]))
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("plans load: %w", err)}
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
+	pf, err := enroll.ReadPlans(pos[0])
 	if err != nil {
 		// The file is wrong, not the command line: no usage text.
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", pos[0], err)}
+		return &exitError{code: exitUsage, err: err}
 	}
 	l, err := a.openLedger()
 	if err != nil {
@@ -283,7 +278,7 @@ func toJSON(b enrollsftp.Batch) batchJSON {
 func (a *app) batches(args []string) error {
 	fs := flag.NewFlagSet("batches", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
-	status := fs.String("status", "", "only batches with this status")
+	status := fs.String("status", "", "only batches with this status: "+strings.Join(enrollsftp.Statuses, ", "))
 	source := fs.String("source", "", "only batches from this source")
 	since := fs.String("since", "", "only batches received at or after this time (RFC 3339, or a date: its midnight UTC)")
 	if pos, err := a.parse(fs, args); err != nil {

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,12 +115,14 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	}
 	// ${ENV} is expanded in values only, after parsing: a comment may
 	// mention ${VAR} and a secret cannot break the YAML around it.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	// A syntax error is given on the line it is on (yaml.v3's own number
+	// is often the line before).
+	root, err := yamlcheck.Parse(data)
+	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	var missing []string
-	expandNode(&root, &missing)
+	expandNode(root, &missing)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("config %s: environment variables not set: %s", path, strings.Join(missing, ", "))
 	}
@@ -127,13 +131,13 @@ func loadConfig(path string, explicit bool) (*Config, error) {
 	// The nodes keep the file's own lines (comments and blank lines
 	// counted), and yamlcheck names a misspelt key or a wrong type by
 	// where it is in the config: every problem, not only the first.
-	if err := yamlcheck.Decode(&root, c); err != nil {
+	if err := yamlcheck.Decode(root, c); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {
 		var errs yamlcheck.Errors
 		if errors.As(err, &errs) {
-			lines := yamlcheck.Lines(&root)
+			lines := yamlcheck.Lines(root)
 			for _, e := range errs {
 				e.Line = yamlcheck.LineOf(lines, e.Path)
 			}
@@ -185,8 +189,19 @@ func (c *Config) Validate() error {
 	default:
 		p.add("log.format", "want json or console, got %q", c.Log.Format)
 	}
+	if c.Log.Level != "" && !slices.ContainsFunc(logLevels, func(l string) bool { return strings.EqualFold(l, c.Log.Level) }) {
+		p.add("log.level", "want %s, got %q", strings.Join(logLevels, ", "), c.Log.Level)
+	}
+	if c.HTTP.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+			p.add("http.addr", "want HOST:PORT (e.g. 127.0.0.1:9464), got %q", c.HTTP.Addr)
+		}
+	}
 	if c.StagingRetention <= 0 {
 		p.add("staging_retention", "must be positive (e.g. 720h), got %s", c.StagingRetention)
+	}
+	if c.ShutdownTimeout < 0 {
+		p.add("shutdown_timeout", "must not be negative (0: roll back at once), got %s", c.ShutdownTimeout)
 	}
 	if c.Limits.MaxFileSize <= 0 {
 		p.add("limits.max_file_size", "must be positive")
@@ -210,6 +225,10 @@ func (c *Config) Validate() error {
 	return p.err()
 }
 
+// logLevels are the levels zerolog knows, by the names it gives them (in
+// any case; "" is info).
+var logLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
 // cronParser accepts five fields or six with leading seconds, and CRON_TZ=.
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
@@ -217,7 +236,7 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 // defaults.
 func (s *Source) validate(at string, p *problems) {
 	if s.Schedule != "" {
-		if _, err := cronParser.Parse(s.Schedule); err != nil {
+		if err := checkSchedule(s.Schedule); err != nil {
 			p.add(at+".schedule", "%q: %v", s.Schedule, err)
 		}
 	}
@@ -236,6 +255,12 @@ func (s *Source) validate(at string, p *problems) {
 		}
 		if s.SFTP.Port == 0 {
 			s.SFTP.Port = 22
+		}
+		if s.SFTP.Port < 0 || s.SFTP.Port > 65535 {
+			p.add(at+".sftp.port", "want 1 to 65535, got %d", s.SFTP.Port)
+		}
+		if s.SFTP.Timeout < 0 {
+			p.add(at+".sftp.timeout", "must not be negative (0: the default, 10s), got %s", s.SFTP.Timeout)
 		}
 	} else if s.SFTP.Host != "" {
 		p.add(at+".sftp", "embedded and host are exclusive")
@@ -261,7 +286,7 @@ func (s *Source) validate(at string, p *problems) {
 		}
 	}
 	if s.MinFileAge < 0 {
-		p.add(at+".min_file_age", "must not be negative")
+		p.add(at+".min_file_age", "must not be negative, got %s", s.MinFileAge)
 	}
 	if s.MaxRejectRatio < 0 || s.MaxRejectRatio > 1 {
 		p.add(at+".max_reject_ratio", "want 0 to 1, got %g", s.MaxRejectRatio)
@@ -274,6 +299,26 @@ func (s *Source) validate(at string, p *problems) {
 			p.add(at+".pgp.verify_key", "needs decrypt_key (a file must be decrypted to check its signature)")
 		}
 	}
+}
+
+// checkSchedule parses a cron schedule as serve will, and refuses one that
+// robfig/cron would quietly change or that never fires: "@every" less
+// than a second (cron runs it every second) and a date no year has (30 2:
+// the 30th of February).
+func checkSchedule(spec string) error {
+	sched, err := cronParser.Parse(spec)
+	if err != nil {
+		return err
+	}
+	if every, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every "); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(every)); err == nil && d < time.Second {
+			return fmt.Errorf("@every wants a duration of 1s or more, got %s", d)
+		}
+	}
+	if sched.Next(time.Now()).IsZero() {
+		return errors.New("never fires: no date matches it")
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]string) []string {

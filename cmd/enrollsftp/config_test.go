@@ -43,6 +43,15 @@ func TestConfigValidation(t *testing.T) {
 			"4 problems:\n  sources[0].sftp.known_hosts: line 3: required: host keys are always verified\n" +
 				"  sources[0].outbound: line 2: required\n  sources[0].archive: line 2: required\n" +
 				"  sources[0].max_reject_ratio: line 5: want 0 to 1, got 2"},
+		{"negative timeout", strings.Replace(good, "known_hosts: kh}", "known_hosts: kh, timeout: -5s}", 1),
+			"sources[0].sftp.timeout: line 3: must not be negative (0: the default, 10s), got -5s"},
+		{"port out of range", strings.Replace(good, "user: acme", "user: acme, port: 70000", 1), "sources[0].sftp.port: line 3: want 1 to 65535, got 70000"},
+		{"negative min_file_age", good + "    min_file_age: -30s\n", "sources[0].min_file_age: line 7: must not be negative, got -30s"},
+		{"negative ratio", good + "    max_reject_ratio: -0.1\n", "sources[0].max_reject_ratio: line 7: want 0 to 1, got -0.1"},
+		{"schedule every less than a second", good + "    schedule: \"@every 500ms\"\n", `sources[0].schedule: line 7: "@every 500ms": @every wants a duration of 1s or more, got 500ms`},
+		{"schedule every negative", good + "    schedule: \"@every -5s\"\n", `sources[0].schedule: line 7: "@every -5s": @every wants a duration of 1s or more, got -5s`},
+		{"schedule never fires", good + "    schedule: \"0 2 30 2 *\"\n", `sources[0].schedule: line 7: "0 2 30 2 *": never fires: no date matches it`},
+		{"schedule every hour", good + "    schedule: \"@every 1h\"\n", ""},
 		{"missing env", good + "    employers: [\"${ENROLLSFTP_TEST_UNSET_VAR}\"]\n", "ENROLLSFTP_TEST_UNSET_VAR"},
 	}
 	for _, tt := range tests {
@@ -142,6 +151,87 @@ func TestConfigStagingRetention(t *testing.T) {
 	}
 }
 
+// A value out of its range is a config error naming the key and its line,
+// found when the config is loaded (every command) and by config check.
+func TestConfigValues(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantErr string
+	}{
+		{"defaults", "", ""},
+		{"log level", "log: {level: debug, format: console}\n", ""},
+		{"log level in capitals", "log: {level: WARN}\n", ""},
+		{"unknown log level", "log: {level: loud}\n", `log.level: line 2: want trace, debug, info, warn, error, fatal, panic, disabled, got "loud"`},
+		{"unknown log format", "log:\n  level: info\n  format: xml\n", `log.format: line 4: want json or console, got "xml"`},
+		{"negative shutdown timeout", "shutdown_timeout: -5s\n", "shutdown_timeout: line 2: must not be negative (0: roll back at once), got -5s"},
+		{"zero shutdown timeout", "shutdown_timeout: 0s\n", ""},
+		{"negative limit", "limits: {max_line_length: -1}\n", "limits.max_line_length: line 2: must be positive"},
+		{"http addr without a port", "http: {addr: localhost}\n", `http.addr: line 2: want HOST:PORT (e.g. 127.0.0.1:9464), got "localhost"`},
+		{"http addr, any interface", "http: {addr: \":9464\"}\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.yaml")
+			os.WriteFile(p, []byte("ledger: l.db\n"+tt.yaml), 0o600)
+			_, err := loadConfig(p, true)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// config check (and every command) refuses a value out of range, exit 2,
+// saying where it is; a YAML syntax error is given on its own line.
+func TestConfigCheckRefusesBadValues(t *testing.T) {
+	tests := []struct{ name, config, want string }{
+		{"log level", "ledger: l.db\nlog: {level: loud}\n",
+			`enrollsftp: config config.yaml: log.level: line 2: want trace, debug, info, warn, error, fatal, panic, disabled, got "loud"` + "\n"},
+		{"shutdown timeout", "ledger: l.db\nshutdown_timeout: -5s\n",
+			"enrollsftp: config config.yaml: shutdown_timeout: line 2: must not be negative (0: roll back at once), got -5s\n"},
+		{"a tab on line 4", "ledger: l.db\nstaging: s\nplans: p.yaml\n\tlog: {level: info}\n",
+			"enrollsftp: config config.yaml: line 4: found a tab character that violates indentation\n"},
+		{"a key indented too little", "ledger: l.db\nsources:\n  - name: a\n    sftp:\n      host: h\n     user: u\n",
+			"enrollsftp: config config.yaml: line 6: did not find expected key\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{"config.yaml": tt.config})
+			code, stdout, stderr := runInProcess(t, dir, "config", "check")
+			if code != exitUsage || stderr != tt.want || stdout != "" {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and:\n%s", code, stdout, stderr, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "l.db")); err == nil {
+				t.Error("a ledger was created")
+			}
+		})
+	}
+}
+
+// plansWrongValues has a mistake in most of its values.
+const plansWrongValues = `employers:
+  - id: ACME
+    pay_frequency: DAILY
+    plan_years:
+      - id: ACME-2026
+        start: 2026-01-01
+        enrollment_start: 2025-11-01
+        enrollment_end: 2025-12-15
+      - {id: ACME-2027, start: 2027-01-01, end: 2027-12-31, enrollment_start: 2025-11-01, enrollment_end: 2025-10-01}
+    plans:
+      - code: P1
+        type: PENSION
+      - code: F1
+        type: FSA
+        limits: {individual: 3000, family: lots}
+`
+
 // A config or plans file mistake is reported by its path and line in the
 // file, in the file's words, without the command usage (the command line
 // was right).
@@ -179,10 +269,19 @@ sources:
 				`  sources[0].sftp: line 12: unknown key "timeot" (did you mean "timeout"?)` + "\n" +
 				`  sources[0].max_reject_ratio: line 16: want a number, got "abc"` + "\n"},
 		{"plans load", map[string]string{"p.yaml": plans}, []string{"plans", "load", "p.yaml"},
-			`enrollsftp: p.yaml: plans: employers[0]: line 4: unknown key "pay_frequncy" (did you mean "pay_frequency"?)` + "\n"},
+			`enrollsftp: plans p.yaml: employers[0]: line 4: unknown key "pay_frequncy" (did you mean "pay_frequency"?)` + "\n"},
 		{"plans load, a wrong value", map[string]string{"p.yaml": "employers:\n  - {id: ACME, pay_frequency: DAILY}\n"},
-			[]string{"plans", "load", "p.yaml"}, "enrollsftp: p.yaml: plans: employers[0].pay_frequency \"DAILY\": want WEEKLY"},
-		{"plans load, no file", nil, []string{"plans", "load", "nope.yaml"}, "enrollsftp: plans load: open nope.yaml: no such file"},
+			[]string{"plans", "load", "p.yaml"}, `enrollsftp: plans p.yaml: employers[0].pay_frequency: line 2: want WEEKLY, BIWEEKLY, SEMIMONTHLY or MONTHLY, got "DAILY"` + "\n"},
+		{"plans load, every value wrong, one a line", map[string]string{"p.yaml": plansWrongValues}, []string{"plans", "load", "p.yaml"},
+			"enrollsftp: plans p.yaml: 5 problems:\n" +
+				`  employers[0].pay_frequency: line 3: want WEEKLY, BIWEEKLY, SEMIMONTHLY or MONTHLY, got "DAILY"` + "\n" +
+				"  employers[0].plan_years[0].end: line 5: end date missing (want YYYY-MM-DD)\n" +
+				"  employers[0].plan_years[1].enrollment_end: line 9: 2025-10-01 is before enrollment_start 2025-11-01\n" +
+				`  employers[0].plans[0].type: line 12: want HSA, FSA, LPFSA, DCFSA, HRA or COMMUTER, got "PENSION"` + "\n" +
+				`  employers[0].plans[1].limits.family: line 15: want a dollar amount, got "lots"` + "\n"},
+		{"plans load, a syntax error", map[string]string{"p.yaml": "employers:\n  - id: ACME\n    pay_frequency: WEEKLY\n   plans: []\n"},
+			[]string{"plans", "load", "p.yaml"}, "enrollsftp: plans p.yaml: line 4: did not find expected '-' indicator\n"},
+		{"plans load, no file", nil, []string{"plans", "load", "nope.yaml"}, "enrollsftp: plans: open nope.yaml: no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,7 +39,9 @@ func (r *checker) row(key, format string, args ...any) {
 
 // problem records a configuration problem of the part named by where.
 func (r *checker) problem(where, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	// A problem of several lines (a file's list of mistakes) is indented
+	// under the one that names it.
+	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n    ")
 	fmt.Fprintf(r.tw, "  PROBLEM\t%s: %s\n", where, msg)
 	r.problems = append(r.problems, where+": "+msg)
 }
@@ -157,15 +159,11 @@ func (a *app) checkPlans(r *checker) {
 		return
 	}
 	p := a.abs(a.cfg.Plans)
-	f, err := os.Open(p)
+	pf, err := enroll.ReadPlans(p)
 	if err != nil {
-		r.problem("plans", "%v", err)
-		return
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
-	if err != nil {
-		r.problem("plans", "%s: %v", p, err)
+		// "plans FILE: …" or "plans: open FILE: …": the row names plans.
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "plans"), ":")
+		r.problem("plans", "%s", strings.TrimSpace(msg))
 		return
 	}
 	r.row("plans", "%s (%d employers)", p, len(pf.Employers))

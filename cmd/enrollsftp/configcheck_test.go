@@ -143,7 +143,7 @@ func TestConfigCheckProblems(t *testing.T) {
 	stderr, stdout = dirFree(stderr, dir), columns(dirFree(stdout, dir))
 	wants := []string{
 		"secrets.key_file: open DIR/keys/missing.key: no such file or directory",
-		`plans: DIR/plans.yaml: plans: employers[0]: line 3: unknown key "pay_frequncy" (did you mean "pay_frequency"?)`,
+		`plans: DIR/plans.yaml: employers[0]: line 3: unknown key "pay_frequncy" (did you mean "pay_frequency"?)`,
 		"source demo: sftp.embedded: stat DIR/nowhere: no such file or directory",
 		"source acme: sftp.known_hosts: DIR/keys/known_hosts has no key for 127.0.0.1:2222: every connection would be refused",
 		"source acme: sftp.private_key: ssh: no key found",

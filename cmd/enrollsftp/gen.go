@@ -17,14 +17,18 @@ func (a *app) gen(args []string) error {
 	rows := fs.Int("rows", 1000, "number of rows")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same file")
 	out := fs.String("out", "", "output file (default stdout)")
-	if pos, err := a.parse(fs, args); err != nil {
+	// No config is read: gen needs none.
+	if pos, err := a.parseFlags(fs, args); err != nil {
 		return err
-	} else if len(pos) != 0 || *rows < 0 || *typ == "" {
-		return usageErr("gen: want --type census|elections [--rows N] [--seed S] [--out FILE]")
+	} else if len(pos) != 0 {
+		return usageErr("gen: unexpected %q", pos[0])
 	}
-	ft, err := enrollsftp.ParseFileType(*typ)
+	ft, err := fileType("gen", *typ)
 	if err != nil {
-		return usageErr("gen: %v", err)
+		return err
+	}
+	if *rows < 0 {
+		return usageErr("gen: --rows: want 0 or more, got %d", *rows)
 	}
 	w := a.stdout
 	if *out != "" {

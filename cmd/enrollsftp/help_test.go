@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"enrollsftp"
 )
 
 // commandsInUsage are the commands the usage text lists, as their words
@@ -93,25 +95,42 @@ func TestTopLevelHelp(t *testing.T) {
 }
 
 // A usage mistake: exit 2, the message and the help on stderr, once, and
-// none of flag's own listing of defaults.
+// none of flag's own listing of defaults. A mistake in a command's
+// arguments is followed by that command's usage line, not by every
+// command; a wrong flag by the command's help.
 func TestUsageErrors(t *testing.T) {
+	const sourceConfig = "sources:\n  - {name: demo, sftp: {embedded: drop}, inbound: /in, outbound: /out, archive: /arc}\n"
 	tests := []struct {
 		args       []string
 		want       string // stderr starts with it
 		wantInHelp string
+		config     string
 	}{
-		{[]string{"process", "--bogus", "f.csv"}, "enrollsftp: process: flag provided but not defined: -bogus\nusage:\n  enrollsftp process --type", "  --layout string"},
-		{[]string{"batches", "--json=maybe"}, "enrollsftp: batches: invalid boolean value", "  --since string"},
-		{[]string{"gen", "--rows", "10"}, "enrollsftp: gen: want --type census|elections", "commands:"},
-		{[]string{"gen", "--type", "payroll"}, "enrollsftp: gen: unknown file type \"payroll\"", "commands:"},
-		{[]string{"--bogus"}, "enrollsftp: flag provided but not defined: -bogus\nusage: enrollsftp", "commands:"},
-		{[]string{"bogus"}, "enrollsftp: unknown command \"bogus\"\nusage: enrollsftp", "commands:"},
-		{[]string{"help", "bogus"}, "enrollsftp: unknown command \"bogus\"\nusage: enrollsftp", "commands:"},
-		{[]string{"config"}, "enrollsftp: config: want 'config check [--connect]'", "commands:"},
+		{[]string{"process", "--bogus", "f.csv"}, "enrollsftp: process: flag provided but not defined: -bogus\nusage:\n  enrollsftp process --type", "  --layout string", ""},
+		{[]string{"batches", "--json=maybe"}, "enrollsftp: batches: invalid boolean value", "  --since string", ""},
+		{[]string{"process"}, "enrollsftp: process: want exactly one FILE\nusage:\n  enrollsftp process --type census|elections [--layout NAME]", "\nsee 'enrollsftp process --help'\n", ""},
+		{[]string{"process", "f.csv"}, "enrollsftp: process: --type is required: census or elections\nusage:\n  enrollsftp process --type", "\nsee 'enrollsftp process --help'\n", ""},
+		{[]string{"process", "--type", "payroll", "f.csv"}, "enrollsftp: process: --type: unknown file type \"payroll\" (want census or elections)\nusage:\n  enrollsftp process --type", "\nsee 'enrollsftp process --help'\n", ""},
+		{[]string{"batches", "--status", "BOGUS"}, "enrollsftp: batches: --status \"BOGUS\": want one of RECEIVED, APPLIED, REJECTED, HELD, FAILED, RELEASED\nusage:\n  enrollsftp batches [--json]", "\nsee 'enrollsftp batches --help'\n", ""},
+		{[]string{"layouts", "extra"}, "enrollsftp: layouts: unexpected \"extra\"\nusage:\n  enrollsftp layouts [--json]\nsee 'enrollsftp layouts --help'\n", "", ""},
+		{[]string{"run", "--source", "nosuch"}, "enrollsftp: run: no source named \"nosuch\" (configured: demo)\nusage:\n  enrollsftp run [--source S]\nsee 'enrollsftp run --help'\n", "", sourceConfig},
+		{[]string{"batch", "show"}, "enrollsftp: batch show: want exactly one batch ID\nusage:\n  enrollsftp batch show ID [--json]\nsee 'enrollsftp batch show --help'\n", "", ""},
+		{[]string{"gen", "--rows", "10"}, "enrollsftp: gen: --type is required: census or elections\nusage:\n  enrollsftp gen --type", "\nsee 'enrollsftp gen --help'\n", ""},
+		{[]string{"gen", "--type", "payroll"}, "enrollsftp: gen: --type: unknown file type \"payroll\"", "\nsee 'enrollsftp gen --help'\n", ""},
+		{[]string{"gen", "--type", "census", "--rows", "-5"}, "enrollsftp: gen: --rows: want 0 or more, got -5\nusage:\n  enrollsftp gen --type", "\nsee 'enrollsftp gen --help'\n", ""},
+		{[]string{"--bogus"}, "enrollsftp: flag provided but not defined: -bogus\nusage: enrollsftp", "commands:", ""},
+		{[]string{"bogus"}, "enrollsftp: unknown command \"bogus\"\nusage: enrollsftp", "commands:", ""},
+		{[]string{"help", "bogus"}, "enrollsftp: unknown command \"bogus\"\nusage: enrollsftp", "commands:", ""},
+		{[]string{}, "enrollsftp: no command given\nusage: enrollsftp", "commands:", ""},
+		{[]string{"config"}, "enrollsftp: config: want 'config check [--connect]'\nusage:\n  enrollsftp config check [--connect]\n", "see 'enrollsftp config --help'\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, stdout, stderr := runInProcess(t, t.TempDir(), tt.args...)
+			dir := t.TempDir()
+			if tt.config != "" {
+				writeFiles(t, dir, map[string]string{"config.yaml": tt.config})
+			}
+			code, stdout, stderr := runInProcess(t, dir, tt.args...)
 			if code != exitUsage || stdout != "" {
 				t.Errorf("exit %d, stdout %q; want 2 and nothing on stdout", code, stdout)
 			}
@@ -121,7 +140,23 @@ func TestUsageErrors(t *testing.T) {
 			if strings.Count(stderr, "usage:") != 1 || strings.Contains(stderr, "Usage of") || strings.Contains(stderr, "  -config") {
 				t.Errorf("want the help once, and not flag's own:\n%s", stderr)
 			}
+			if strings.Contains(tt.want+tt.wantInHelp, "see '") && strings.Contains(stderr, "commands:") {
+				t.Errorf("a mistake in one command's arguments printed every command:\n%s", stderr)
+			}
 		})
+	}
+}
+
+// batches --help says which statuses --status takes.
+func TestBatchesHelpListsStatuses(t *testing.T) {
+	_, stdout, _ := runInProcess(t, t.TempDir(), "batches", "--help")
+	for _, s := range enrollsftp.Statuses {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("status %s not listed:\n%s", s, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "[--since DATE|TIME]") {
+		t.Errorf("the usage line does not say --since takes a date:\n%s", stdout)
 	}
 }
 

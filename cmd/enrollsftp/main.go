@@ -21,6 +21,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
+	"enrollsftp"
 	"enrollsftp/enroll"
 	"enrollsftp/kyc"
 )
@@ -37,15 +38,23 @@ const (
 type exitError struct {
 	code  int
 	err   error
-	usage bool   // print the usage text after the message
+	usage bool   // print the command's usage line after the message (the usage text before a command)
 	help  string // or this command's help
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// usageErr is a mistake on the command line (exit 2): the message, then
+// the command's usage line.
 func usageErr(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...), usage: true}
+}
+
+// configErr is a configuration that cannot work (exit 2): the command
+// line was right, so no usage follows the message.
+func configErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
 // notFound is a well-formed request for something that does not exist: a
@@ -62,7 +71,7 @@ commands:
   rerun ID [--force] [--out DIR] [--type census|elections] [--layout NAME] [--by NAME] [--reason TEXT]
   process --type census|elections [--layout NAME] [--dry-run] [--out DIR] [--max-reject-ratio R] FILE
   plans load [--by NAME] [--reason TEXT] FILE
-  batches [--json] [--status S] [--source S] [--since RFC3339]
+  batches [--json] [--status STATUS] [--source S] [--since DATE|TIME]
   batch show ID [--json]
   ack ID [--out DIR]
   kyc approve --person ID --reason TEXT [--by NAME]
@@ -100,7 +109,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	// command name survives the command's own parse.
 	fs.StringVar(&g.config, "config", g.config, "config file")
 	fs.StringVar(&g.ledger, "ledger", g.ledger, "ledger database (overrides the config)")
-	fs.StringVar(&g.now, "now", g.now, "fixed clock, RFC 3339 (for tests and replays)")
+	fs.StringVar(&g.now, "now", g.now, "fixed clock, RFC 3339 or a date (its midnight UTC), for tests and replays")
 	fs.DurationVar(&g.lockWait, "lock-wait", g.lockWait,
 		"how long a write waits for another process's write, and run for another run or serve taking its source")
 }
@@ -109,6 +118,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 type app struct {
 	ctx      context.Context
 	cmd      string // the command's name, as the lock files record it
+	usageFor string // the command a usage mistake is about ("batch show"); "" before one is named
 	g        globals
 	cfg      *Config
 	log      zerolog.Logger
@@ -135,9 +145,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ee.help != "" {
 		fmt.Fprint(stderr, ee.help)
 	} else if ee.usage {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, shortUsage(a.usageFor))
 	}
 	return ee.code
+}
+
+// shortUsage is what follows a usage mistake: the command's usage line
+// and where its flags are explained, or, when no command was named (or
+// one that does not exist), the usage text with every command.
+func shortUsage(cmd string) string {
+	syn := synopsis(cmd)
+	if cmd == "" || syn == "" {
+		return usage
+	}
+	return fmt.Sprintf("usage:\n%ssee 'enrollsftp %s --help'\n", syn, cmd)
 }
 
 func (a *app) dispatch(args []string) error {
@@ -157,6 +178,10 @@ func (a *app) dispatch(args []string) error {
 	}
 	cmd, rest := rest[0], rest[1:]
 	a.cmd = cmd
+	a.usageFor = ""
+	if synopsis(cmd) != "" {
+		a.usageFor = cmd
+	}
 	switch cmd {
 	case "run":
 		return a.run(rest)
@@ -175,6 +200,7 @@ func (a *app) dispatch(args []string) error {
 		if len(rest) == 0 || rest[0] != "load" {
 			return usageErr("plans: want 'plans load FILE'")
 		}
+		a.usageFor = "plans load"
 		return a.plansLoad(rest[1:])
 	case "batches":
 		return a.batches(rest)
@@ -185,6 +211,7 @@ func (a *app) dispatch(args []string) error {
 		if len(rest) == 0 || rest[0] != "show" {
 			return usageErr("batch: want 'batch show ID'")
 		}
+		a.usageFor = "batch show"
 		return a.batchShow(rest[1:])
 	case "ack":
 		return a.ack(rest)
@@ -195,6 +222,7 @@ func (a *app) dispatch(args []string) error {
 		if len(rest) == 0 || rest[0] != "approve" {
 			return usageErr("kyc: want 'kyc approve --person ID --reason TEXT'")
 		}
+		a.usageFor = "kyc approve"
 		return a.kycApprove(rest[1:])
 	case "lookup":
 		return a.lookup(rest)
@@ -209,6 +237,7 @@ func (a *app) dispatch(args []string) error {
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("config: want 'config check [--connect]'")
 		}
+		a.usageFor = "config check"
 		return a.configCheck(rest[1:])
 	case "layouts":
 		return a.layouts(rest)
@@ -277,7 +306,7 @@ func (a *app) setup() error {
 			t, err = time.Parse("2006-01-02", a.g.now) // a bare date means its midnight UTC
 		}
 		if err != nil {
-			return usageErr("--now %q: want RFC 3339, e.g. 2026-11-15T02:00:00Z", a.g.now)
+			return usageErr("--now %q: want RFC 3339 (2026-11-15T02:00:00Z) or a date (2026-11-15)", a.g.now)
 		}
 		a.now = func() time.Time { return t }
 	}
@@ -314,15 +343,15 @@ func (a *app) openLedger() (*enroll.Ledger, error) {
 	switch {
 	case os.Getenv("ENROLLSFTP_KEY") != "":
 		if key, err = base64.StdEncoding.DecodeString(os.Getenv("ENROLLSFTP_KEY")); err != nil || len(key) != 32 {
-			return nil, usageErr("ENROLLSFTP_KEY must be 32 bytes, base64-encoded")
+			return nil, configErr("ENROLLSFTP_KEY must be 32 bytes, base64-encoded")
 		}
 	case a.cfg.Secrets.KeyFile != "":
 		b, err := os.ReadFile(a.cfg.path(a.cfg.Secrets.KeyFile))
 		if err != nil {
-			return nil, usageErr("secrets.key_file: %v", err)
+			return nil, configErr("secrets.key_file: %v", err)
 		}
 		if key, err = enroll.ParseKey(b); err != nil {
-			return nil, usageErr("secrets.key_file: %v", err)
+			return nil, configErr("secrets.key_file: %v", err)
 		}
 	default:
 		var created bool
@@ -375,4 +404,16 @@ func (a *app) openLedgerReadOnly() (*enroll.Ledger, error) {
 	}
 	l.Now = a.now
 	return l, nil
+}
+
+// fileType reads a command's --type: census or elections, and required.
+func fileType(cmd, s string) (enrollsftp.FileType, error) {
+	if s == "" {
+		return "", usageErr("%s: --type is required: census or elections", cmd)
+	}
+	ft, err := enrollsftp.ParseFileType(s)
+	if err != nil {
+		return "", usageErr("%s: --type: %v", cmd, err)
+	}
+	return ft, nil
 }

@@ -39,12 +39,18 @@ func (a *app) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The plans are read and checked before the ledger is opened: a
+	// mistake in them creates no ledger and no SSN key.
+	pf, err := a.readPlans()
+	if err != nil {
+		return err
+	}
 	l, err := a.openLedger()
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	if err := a.loadPlans(l); err != nil {
+	if err := a.applyPlans(l, pf); err != nil {
 		return err
 	}
 	opts := pipeline.RunOptions{Staging: a.cfg.path(a.cfg.Staging), LayoutDir: a.cfg.path(a.cfg.Layouts), Now: a.now,
@@ -138,21 +144,36 @@ func printFiles(a *app, reports []pipeline.FileReport) {
 // naming the command and the file as the config gives it; a file that
 // changed nothing records nothing.
 func (a *app) loadPlans(l *enroll.Ledger) error {
-	if a.cfg.Plans == "" {
+	pf, err := a.readPlans()
+	if err != nil {
+		return err
+	}
+	return a.applyPlans(l, pf)
+}
+
+// applyPlans upserts the configured plans, read by readPlans (nil: none),
+// as the config's actor in the audit trail.
+func (a *app) applyPlans(l *enroll.Ledger, pf *enroll.PlansFile) error {
+	if pf == nil {
 		return nil
 	}
-	f, err := os.Open(a.cfg.path(a.cfg.Plans))
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("plans: %w", err)}
-	}
-	defer f.Close()
-	pf, err := enroll.ParsePlans(f)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
 	by := enroll.Actor{Name: enroll.ConfigActor, Reason: plansReason("", a.cmd+" loaded "+a.cfg.Plans)}
-	_, err = l.LoadPlans(a.ctx, pf, by)
+	_, err := l.LoadPlans(a.ctx, pf, by)
 	return err
+}
+
+// readPlans reads and checks the configured plans file: nil when there is
+// none, a configuration error (exit 2) naming the file and every mistake
+// in it when it is wrong.
+func (a *app) readPlans() (*enroll.PlansFile, error) {
+	if a.cfg.Plans == "" {
+		return nil, nil
+	}
+	pf, err := enroll.ReadPlans(a.cfg.path(a.cfg.Plans))
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return pf, nil
 }
 
 // needConfig is for the commands that do nothing without a config file
@@ -180,14 +201,14 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		for k, v := range s.Patterns {
 			t, err := enrollsftp.ParseFileType(k)
 			if err != nil {
-				return nil, usageErr("source %s: patterns: %v", s.Name, err)
+				return nil, configErr("source %s: patterns: %v", s.Name, err)
 			}
 			src.Patterns[t] = v
 		}
 		for k, v := range s.Layouts {
 			t, err := enrollsftp.ParseFileType(k)
 			if err != nil {
-				return nil, usageErr("source %s: layouts: %v", s.Name, err)
+				return nil, configErr("source %s: layouts: %v", s.Name, err)
 			}
 			src.Layouts[t] = v
 		}
@@ -205,7 +226,7 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 			c.MaxPlaintext = a.cfg.Limits.MaxFileSize
 			keys, err := pgp.Load(c)
 			if err != nil {
-				return nil, usageErr("source %s: %v", s.Name, err)
+				return nil, configErr("source %s: %v", s.Name, err)
 			}
 			src.PGP = keys
 		}
@@ -227,7 +248,14 @@ func (a *app) sources(only string) ([]pipeline.Source, error) {
 		out = append(out, src)
 	}
 	if only != "" && len(out) == 0 {
-		return nil, usageErr("run: no source named %q", only)
+		names := make([]string, len(a.cfg.Sources))
+		for i, s := range a.cfg.Sources {
+			names[i] = s.Name
+		}
+		if len(names) == 0 {
+			return nil, usageErr("%s: no source named %q: config %s has no sources", a.cmd, only, a.cfg.file)
+		}
+		return nil, usageErr("%s: no source named %q (configured: %s)", a.cmd, only, strings.Join(names, ", "))
 	}
 	if len(out) == 0 {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: config %s has no sources", a.cmd, a.cfg.file)}

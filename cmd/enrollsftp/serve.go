@@ -38,9 +38,14 @@ func (a *app) serve(args []string) error {
 	for i, s := range sources {
 		sched := a.cfg.Sources[i].Schedule
 		if sched == "" {
-			return usageErr("serve: source %s has no schedule", s.Name)
+			return configErr("serve: source %s has no schedule: give it sources[%d].schedule, or take it with run", s.Name, i)
 		}
 		jobs = append(jobs, daemon.Job{Source: s, Schedule: sched})
+	}
+	// A plans file that is wrong stops serve before it makes anything;
+	// each pass reads it again, so that an edit takes effect.
+	if _, err := a.readPlans(); err != nil {
+		return err
 	}
 	ledgerPath := a.cfg.path(a.cfg.Ledger)
 	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {

@@ -146,3 +146,40 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// A syntax error names the line the mistake is on, counted from 1, as the
+// operator's editor does. yaml.v3 alone says line 3 for the tab on line
+// 4, line 2 for the stray list item on line 3, and no line for a mistake
+// on line 1.
+func TestParseSyntaxErrorLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"tab in the indentation", "a: 1\nb: 2\nc: 3\n\td: 4\n", "line 4: found a tab character that violates indentation"},
+		{"tab after comments", "# config\n\nsources:\n  - name: a\n\tinbound: /in\n", "line 5: found a tab character that violates indentation"},
+		{"a list item in a mapping", "a: 1\nb: 2\n- c\n", "line 3: did not find expected key"},
+		{"a key indented too little", "sources:\n  - name: a\n    sftp:\n      host: h\n     user: u\n", "line 5: did not find expected key"},
+		{"a key in a value", "a: 1\nb: 2\nc: d: e\n", "line 3: mapping values are not allowed in this context"},
+		{"an unclosed list: where it opens", "a: 1\nb: 2\nc: [1, 2\nd: 4\n", "line 3: did not find expected ',' or ']'"},
+		{"an unclosed quote: where it opens", "a: 1\nb: \"x\nc: 3\n", "line 2: found unexpected end of stream"},
+		{"on the first line", "\ta: 1\n", "line 1: found character that cannot start any token"},
+		{"a character that cannot start a token", "a: 1\nb: @x\n", "line 2: found character that cannot start any token"},
+		{"an unknown anchor", "a: 1\nb: &x 2\nc: *y\n", "line 3: unknown anchor 'y' referenced"},
+		{"no newline at the end", "a: 1\nb: [\n", "line 2: did not find expected node content"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) != 1 {
+				t.Fatalf("got %v, want one Error", err)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if n, err := Parse([]byte("a: 1\n")); err != nil || n.Kind != yaml.DocumentNode {
+		t.Errorf("a valid document: got %v, %v", n, err)
+	}
+}
