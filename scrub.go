@@ -36,16 +36,63 @@ var ssnClass = func() string {
 	return b.String()
 }()
 
-// dateShaped finds a date-like value: 1980-04-12, 04/12/1980, 4.12.80;
-// eight digits that read as a date (19800412, 04121980); a date with its
-// month in words (12-Apr-1980, 12 April 1980, April 12, 1980, Apr. 12th 80).
-var dateShaped = regexp.MustCompile(`[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}` +
-	`|(?:^|\b)(?:(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?:19|20)[0-9]{2})(?:\b|$)` +
-	`|(?i:\b[0-9]{1,2}(?:st|nd|rd|th)?[ \-/.,]*` + monthWord + `[ \-/.,]*[0-9]{2,4}\b)` +
+// numericDate finds a date-like value written in digits and separators:
+// 1980-04-12, 04/12/1980, 4.12.80.
+var numericDate = regexp.MustCompile(`[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}`)
+
+// compactDate finds eight digits standing alone that read as a date:
+// 19800412, 04121980.
+var compactDate = regexp.MustCompile(`\b(?:(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?:19|20)[0-9]{2})\b`)
+
+// wordDate finds a date with its month in words: 12-Apr-1980, 12 April
+// 1980, April 12, 1980, Apr. 12th 80.
+var wordDate = regexp.MustCompile(`(?i:\b[0-9]{1,2}(?:st|nd|rd|th)?[ \-/.,]*` + monthWord + `[ \-/.,]*[0-9]{2,4}\b)` +
 	`|(?i:\b` + monthWord + `[ \-/.,]*[0-9]{1,2}(?:st|nd|rd|th)?[ \-/.,]+[0-9]{2,4}\b)`)
 
 // monthWord is a month's name or its abbreviation, with an optional dot.
 const monthWord = `(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
+
+// maskDates masks every date-shaped value of s. Each shape's regexp runs
+// only on text that can hold it: most cells of a rejected row (a name, a
+// city, a street address) hold none, and this runs on all of them.
+func maskDates(s string) string {
+	const mask = "****-**-**"
+	digits, run, longest := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			digits++
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if digits < 2 {
+		return s
+	}
+	if strings.ContainsAny(s, "-/.") {
+		s = numericDate.ReplaceAllString(s, mask)
+	}
+	if longest >= 8 {
+		s = compactDate.ReplaceAllString(s, mask)
+	}
+	if hasMonthWord(s) {
+		s = wordDate.ReplaceAllString(s, mask)
+	}
+	return s
+}
+
+// hasMonthWord reports whether s holds the first three letters of a
+// month's name, in any case.
+func hasMonthWord(s string) bool {
+	for i := 0; i+3 <= len(s); i++ {
+		switch string([]byte{s[i] | 0x20, s[i+1] | 0x20, s[i+2] | 0x20}) {
+		case "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec":
+			return true
+		}
+	}
+	return false
+}
 
 // ScrubSSN masks every SSN-shaped run of digits in s. It guards text that
 // echoes vendor input — messages, cells out of place, a header that is
@@ -100,18 +147,21 @@ func HoldsSSN(s string) bool {
 // date may be a date of birth.
 func ScrubSensitive(s string) string {
 	s = ScrubSSN(s)
-	ids := ourID.FindAllStringIndex(s, -1)
+	var ids [][]int
+	if len(s) >= 36 && strings.IndexByte(s, '-') >= 0 { // may hold an id of ours
+		ids = ourID.FindAllStringIndex(s, -1)
+	}
 	if ids == nil {
-		return dateShaped.ReplaceAllString(s, "****-**-**")
+		return maskDates(s)
 	}
 	var b strings.Builder // our ids are left whole, as ScrubSSN leaves them
 	last := 0
 	for _, m := range ids {
-		b.WriteString(dateShaped.ReplaceAllString(s[last:m[0]], "****-**-**"))
+		b.WriteString(maskDates(s[last:m[0]]))
 		b.WriteString(s[m[0]:m[1]])
 		last = m[1]
 	}
-	b.WriteString(dateShaped.ReplaceAllString(s[last:], "****-**-**"))
+	b.WriteString(maskDates(s[last:]))
 	return b.String()
 }
 

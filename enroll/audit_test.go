@@ -142,3 +142,32 @@ func TestPeriodKeepsDeliveries(t *testing.T) {
 		t.Errorf("audit of the batch: got %v, want FAILED, DELIVERED", actions)
 	}
 }
+
+// A txn's prepared statements are closed before its connection goes back:
+// one left to the garbage collector is finalized from the finalizer's
+// goroutine, while another transaction may be using the connection. (An
+// approval left them open; with the connection's mutex off, SQLite's
+// memory was corrupted about one test run in twelve.)
+func TestNoStatementOutlivesItsTransaction(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "ledger.db"), testKeys(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	testPerson(t, l, "p1", "Cy", "Young")
+	before := openStmts.Load()
+	if _, err := l.ApproveKYC(ctx, "p1", Actor{Name: "alice", Reason: "passport checked"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := openStmts.Load() - before; n != 0 {
+		t.Errorf("ApproveKYC left %d prepared statements open", n)
+	}
+	// And on its error path.
+	if _, err := l.ApproveKYC(ctx, "nobody", Actor{Name: "alice", Reason: "x"}); err == nil {
+		t.Fatal("approval of an unknown person: no error")
+	}
+	if n := openStmts.Load() - before; n != 0 {
+		t.Errorf("a failed ApproveKYC left %d prepared statements open", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"sync/atomic"
 )
 
 // connTx is a write transaction run by hand (BEGIN IMMEDIATE … COMMIT) on
@@ -19,7 +20,36 @@ type connTx struct {
 	*sql.Conn
 	release func() // the write lock's; nil when the caller holds it
 	done    bool
+	// stmts are the statements prepared on it, closed before the
+	// connection goes back to the pool: a statement left to the garbage
+	// collector is finalized from the finalizer's goroutine, maybe while
+	// another transaction uses the connection (a *sql.Tx closes its own).
+	stmts []*sql.Stmt
 }
+
+// PrepareContext prepares a statement that lives as long as the
+// transaction.
+func (c *connTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	s, err := c.Conn.PrepareContext(ctx, query)
+	if err == nil {
+		c.stmts = append(c.stmts, s)
+		openStmts.Add(1)
+	}
+	return s, err
+}
+
+// closeStmts closes the statements prepared on the transaction.
+func (c *connTx) closeStmts() {
+	for _, s := range c.stmts {
+		s.Close() // again, for those a txn closed itself: a no-op
+		openStmts.Add(-1)
+	}
+	c.stmts = nil
+}
+
+// openStmts counts the statements prepared on write transactions not yet
+// ended: 0 whenever none runs (TestNoStatementOutlivesItsTransaction).
+var openStmts atomic.Int64
 
 // beginWrite takes the write lock, waiting up to the ledger's LockWait,
 // and begins a write transaction.
@@ -56,6 +86,7 @@ func (c *connTx) Commit() error {
 	if _, err := c.ExecContext(context.Background(), `COMMIT`); err != nil {
 		return err
 	}
+	c.closeStmts()
 	c.done = true
 	err := c.Conn.Close()
 	c.unlock()
@@ -72,6 +103,7 @@ func (c *connTx) Rollback() error {
 	}
 	c.done = true
 	defer c.unlock()
+	c.closeStmts()
 	if _, err := c.ExecContext(context.Background(), `ROLLBACK`); err != nil {
 		_ = c.Raw(func(any) error { return driver.ErrBadConn })
 		c.Conn.Close()

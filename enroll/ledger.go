@@ -121,12 +121,15 @@ func OpenWith(ctx context.Context, path string, keys *Keys, verifier kyc.Verifie
 	// 2 MiB default) and the process under 64 MB; 32 MiB was 7% faster at
 	// 100k census rows but 65 MB.
 	//
-	// The connection keeps SQLite's own mutex (no _mutex=no): without it a
-	// test run crashed in sqlite3_prepare_v2 on corrupted memory about one
-	// time in twelve, and never in 24 runs with it. The second user of the
-	// connection was not found; go-sqlite3 closes a statement it finds
-	// unreachable from a finalizer, which would be one.
-	params := fmt.Sprintf("_busy_timeout=%d&_txlock=deferred&_foreign_keys=on&_cache_size=-24576", busy.Milliseconds())
+	// _mutex=no: database/sql already gives a connection to one goroutine
+	// at a time, and SQLite's own mutex on every call cost 0.5–0.9 s of a
+	// 1M-row resend. It holds only while no statement is finalized from
+	// elsewhere: go-sqlite3 finalizes a statement it finds unreachable from
+	// the finalizer's goroutine. An approval left its statements to it, and
+	// the pipeline tests crashed in sqlite3_prepare_v2 about one run in
+	// twelve; every statement a write transaction prepares is now closed
+	// when it ends (connTx), and 36 runs in a row passed.
+	params := fmt.Sprintf("_busy_timeout=%d&_txlock=deferred&_foreign_keys=on&_cache_size=-24576&_mutex=no", busy.Milliseconds())
 	if o.ReadOnly {
 		// mode=ro never creates the file; WAL lets it read while another
 		// process writes.

@@ -241,6 +241,10 @@ func (l *Ledger) ApproveKYC(ctx context.Context, personID string, by Actor) (int
 	}
 	defer tx.Rollback()
 	t := &txn{ctx: ctx, tx: tx, l: l, now: l.Now().UTC(), by: by}
+	// Its statements are closed before the connection goes back: one left
+	// to the garbage collector is finalized from the finalizer's goroutine,
+	// maybe while another transaction uses the connection.
+	defer t.closeStmts()
 	p, err := personBy(tx, t, "id", personID)
 	if err != nil {
 		return 0, err
@@ -271,5 +275,6 @@ func (l *Ledger) ApproveKYC(ctx context.Context, personID string, by Actor) (int
 	if err := t.activatePending(personID); err != nil {
 		return 0, err
 	}
+	t.closeStmts()
 	return n, tx.Commit()
 }

@@ -109,9 +109,11 @@ func countCodes(records Records, counts map[string]int) Records {
 	return func(fn func(enrollsftp.Outcome) error) error {
 		clear(counts)
 		return records(func(o enrollsftp.Outcome) error {
-			for c := range strings.SplitSeq(o.Codes, ";") {
-				if c != "" {
-					counts[c]++
+			if o.Codes != "" { // most records have none
+				for c := range strings.SplitSeq(o.Codes, ";") {
+					if c != "" {
+						counts[c]++
+					}
 				}
 			}
 			return fn(o)

@@ -211,22 +211,36 @@ func (rd *Reader[T]) Header() []string { return rd.header }
 
 // Mask returns a copy of raw input cells with the SSN and date of birth
 // masked, fit to store and to give back in an error file: the ssn and dob
-// columns by position, an SSN-shaped value in any column, and in a ragged
-// row — whose cells may have slid into other columns — every SSN- or
-// date-shaped value.
+// columns by position, an SSN-shaped value in any column, a date-shaped
+// value in any column that is not a date column (a date of birth typed
+// into an address line), and in a ragged row — whose cells may have slid
+// into other columns — every SSN- or date-shaped value.
 func (rd *Reader[T]) Mask(raw []string) []string {
 	out := append([]string(nil), raw...)
 	ragged := len(raw) != len(rd.header)
 	for i := range out {
-		if mask, ok := rd.sensitive[i]; ok && !ragged {
+		switch mask, ok := rd.sensitive[i]; {
+		case ok && !ragged:
 			out[i] = mask(out[i])
-		} else if ragged {
+		case ragged || !dateColumn[rd.columnName(i)]:
 			out[i] = enrollsftp.ScrubSensitive(out[i])
-		} else {
+		default:
 			out[i] = enrollsftp.ScrubSSN(out[i])
 		}
 	}
 	return out
+}
+
+// dateColumn names the columns whose dates are not dates of birth: they
+// are given back as sent.
+var dateColumn = map[string]bool{"hire_date": true, "termination_date": true, "effective_date": true, "end_date": true}
+
+// columnName is the canonical name of input column i ("" when unknown).
+func (rd *Reader[T]) columnName(i int) string {
+	if i < len(rd.names) {
+		return rd.names[i]
+	}
+	return ""
 }
 
 // Next returns the next row, io.EOF after the last, or an

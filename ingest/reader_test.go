@@ -621,6 +621,14 @@ func TestReaderMask(t *testing.T) {
 			wantMasked: []string{"E1", "1001", "Ann", "Lee", "1 Main St", "Springfield", "IL", "62701", "***-**-6789"},
 		},
 		{
+			// A date of birth in the wrong column is masked; a hire date
+			// stays, for the vendor to fix the row by.
+			name:       "a date of birth in an address line",
+			header:     minHeader + ",address_line2,hire_date",
+			raw:        []string{"E1", "1001", "Ann", "Lee", "1 Main St", "Springfield", "IL", "62701", "born 1979-07-07", "2020-01-06"},
+			wantMasked: []string{"E1", "1001", "Ann", "Lee", "1 Main St", "Springfield", "IL", "62701", "born ****-**-**", "2020-01-06"},
+		},
+		{
 			name:       "no sensitive columns",
 			header:     minHeader,
 			raw:        []string{"E1", "1001", "Ann", "Lee", "1 Main St", "Springfield", "IL", "62701"},

@@ -147,7 +147,8 @@ var anID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 // SSN (ssn_last4 as ***-**-1234, any other ssn field masked whole but its
 // last four), a date of birth (****-**-**), and any SSN-shaped value
 // elsewhere. Free text (a reason, an error, a message) has every SSN- and
-// date-shaped value masked, as it may quote a date of birth.
+// date-shaped value masked, as it may quote a date of birth, and so has any
+// field but the few that hold other dates.
 func Mask(field, v string) string {
 	f := strings.ToLower(field)
 	switch {
@@ -169,8 +170,22 @@ func Mask(field, v string) string {
 		return enrollsftp.MaskDOB(v)
 	case f == "reason" || f == "error" || f == "message" || f == "value":
 		return enrollsftp.ScrubSensitive(v)
+	case notBirthDate(f):
+		return enrollsftp.ScrubSSN(v)
 	}
-	return enrollsftp.ScrubSSN(v)
+	// A name, an address, an email: a date there is a date of birth in the
+	// wrong column, as likely as not.
+	return enrollsftp.ScrubSensitive(v)
+}
+
+// notBirthDate reports whether a field holds a date that is not a date of
+// birth (hired, effective, a plan year's bounds, a time of ours).
+func notBirthDate(f string) bool {
+	switch f {
+	case "start", "end", "enrollment_start", "enrollment_end", "runout_end":
+		return true
+	}
+	return strings.HasSuffix(f, "_date") || strings.HasSuffix(f, "_at")
 }
 
 // AuditWriter writes events as they come, as a text table or a JSON

@@ -70,7 +70,7 @@ func TestAuditWriterText(t *testing.T) {
 	}
 	for _, want := range []string{
 		`address_line1: 12 Main St\nApt 4`,
-		`first_name: Ada\r2026-01-01  operator x  FORGED`,
+		`first_name: Ada\r****-**-**  operator x  FORGED`,
 		"dob: ****-**-**",
 		"dob: changed",
 		"email: - → ada@example.com",

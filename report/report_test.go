@@ -212,6 +212,12 @@ func TestMask(t *testing.T) {
 		{"plan_id", "01a22afd-526f-7ccd-9b14-123451675deb", "01a22afd-526f-7ccd-9b14-123451675deb"}, // nine digits in a row
 		{"employee_id", "x-123451675-y", "x-***-**-1675-y"},
 		{"middle_name", "", ""},
+		// A date of birth typed into an address: masked; dates that are
+		// not birth dates stay.
+		{"address_line2", "SSN 345678912 born 1979-07-07", "SSN ***-**-8912 born ****-**-**"},
+		{"effective_date", "2026-01-01", "2026-01-01"},
+		{"enrollment_start", "2026-11-01", "2026-11-01"},
+		{"approved_at", "2026-11-19T10:00:00Z", "2026-11-19T10:00:00Z"},
 	}
 	for _, tt := range tests {
 		if got := Mask(tt.field, tt.in); got != tt.want {
