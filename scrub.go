@@ -104,22 +104,30 @@ func ScrubSSN(s string) string {
 	if !mayHoldSSN(s) {
 		return s
 	}
-	if ids := ourID.FindAllStringIndex(s, -1); ids != nil {
-		// One of our own ids (a batch id in a DUPLICATE or
-		// FILE_ALREADY_PROCESSED message) may hold nine digits in a row
-		// in its random part: it is left whole, the text around it is
-		// scrubbed.
-		var b strings.Builder
-		last := 0
-		for _, m := range ids {
-			b.WriteString(scrubRuns(s[last:m[0]]))
-			b.WriteString(s[m[0]:m[1]])
-			last = m[1]
-		}
-		b.WriteString(scrubRuns(s[last:]))
-		return b.String()
+	// One of our own ids (a batch id in a DUPLICATE or FILE_ALREADY_PROCESSED
+	// message) may hold nine digits in a row in its random part.
+	return outsideOurIDs(s, scrubRuns)
+}
+
+// outsideOurIDs applies scrub to the text of s around our own ids, which
+// are left whole: what a scrub finds in them is no SSN or date of birth.
+func outsideOurIDs(s string, scrub func(string) string) string {
+	if len(s) < 36 || strings.IndexByte(s, '-') < 0 { // too short, or no dash: no id of ours
+		return scrub(s)
 	}
-	return scrubRuns(s)
+	ids := ourID.FindAllStringIndex(s, -1)
+	if ids == nil {
+		return scrub(s)
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range ids {
+		b.WriteString(scrub(s[last:m[0]]))
+		b.WriteString(s[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(scrub(s[last:]))
+	return b.String()
 }
 
 // ourID is an id this system makes: a UUIDv7 in its canonical lower-case
@@ -146,23 +154,7 @@ func HoldsSSN(s string) bool {
 // column is unknown (a ragged row, a data row taken for a header), where a
 // date may be a date of birth.
 func ScrubSensitive(s string) string {
-	s = ScrubSSN(s)
-	var ids [][]int
-	if len(s) >= 36 && strings.IndexByte(s, '-') >= 0 { // may hold an id of ours
-		ids = ourID.FindAllStringIndex(s, -1)
-	}
-	if ids == nil {
-		return maskDates(s)
-	}
-	var b strings.Builder // our ids are left whole, as ScrubSSN leaves them
-	last := 0
-	for _, m := range ids {
-		b.WriteString(maskDates(s[last:m[0]]))
-		b.WriteString(s[m[0]:m[1]])
-		last = m[1]
-	}
-	b.WriteString(maskDates(s[last:]))
-	return b.String()
+	return outsideOurIDs(ScrubSSN(s), maskDates)
 }
 
 // ScrubOutcome masks every SSN-shaped value in the cells of an ack line
