@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"enrollsftp"
 	"enrollsftp/enroll"
@@ -291,7 +290,7 @@ func (a *app) batches(args []string) error {
 		return usageErr("batches: --status %q: want one of %s", *status, strings.Join(enrollsftp.Statuses, ", "))
 	}
 	if *since != "" {
-		t, err := parseTime(*since)
+		t, err := when(*since, false)
 		if err != nil {
 			return usageErr("batches: --since %q: want RFC 3339 (2026-11-15T02:00:00Z) or a date (2026-11-15)", *since)
 		}
@@ -580,12 +579,4 @@ func checkBatchID(id string) error {
 		return usageErr("batch id: empty: give the id, or at least %d of its first characters", enroll.MinBatchPrefix)
 	}
 	return nil
-}
-
-// parseTime reads RFC 3339, or a plain date as its midnight UTC.
-func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Parse("2006-01-02", s)
 }

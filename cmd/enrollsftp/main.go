@@ -301,10 +301,7 @@ func (a *app) setup() error {
 	}
 	a.now = time.Now
 	if a.g.now != "" {
-		t, err := time.Parse(time.RFC3339, a.g.now)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", a.g.now) // a bare date means its midnight UTC
-		}
+		t, err := when(a.g.now, false) // a bare date means its midnight UTC
 		if err != nil {
 			return usageErr("--now %q: want RFC 3339 (2026-11-15T02:00:00Z) or a date (2026-11-15)", a.g.now)
 		}
